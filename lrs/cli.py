@@ -1,0 +1,125 @@
+"""The `lrs` command: serve, credentials, db."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+import uvicorn
+
+from lrs.config import Settings
+from lrs.errors import XapiError
+from lrs.ops import credentials as credential_ops
+from lrs.ops.context import LrsContext
+from lrs.store.sql import SqlStore
+
+T = TypeVar("T")
+
+app = typer.Typer(help="ACBC LRS: an xAPI Learning Record Store.", no_args_is_help=True)
+credentials_app = typer.Typer(help="API credentials (HTTP Basic key/secret with xAPI scopes).")
+db_app = typer.Typer(help="The database schema.")
+app.add_typer(credentials_app, name="credentials")
+app.add_typer(db_app, name="db")
+
+
+def _run(work: Callable[[LrsContext], Awaitable[T]]) -> T:
+    """Open the store from LRS_* settings, run one op, close the store; errors end the command."""
+
+    async def main() -> T:
+        settings = Settings.from_env()
+        store = SqlStore(settings.database_url)
+        try:
+            await store.create_schema()
+            return await work(LrsContext(store=store, settings=settings))
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except XapiError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def create_app_from_env() -> object:
+    """uvicorn factory: each worker process builds its app from the environment."""
+    from lrs.app import create_app
+
+    return create_app(Settings.from_env())
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, help="Worker processes"),
+) -> None:
+    """Create or migrate the schema, then serve the LRS."""
+
+    async def noop(ctx: LrsContext) -> None:
+        return None
+
+    _run(noop)
+    settings = Settings.from_env()
+    uvicorn.run(
+        "lrs.cli:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level=settings.log_level, proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the current version."""
+
+    async def noop(ctx: LrsContext) -> None:
+        return None
+
+    _run(noop)
+    typer.echo("schema is up to date")
+
+
+@credentials_app.command("add")
+def credentials_add(
+    name: str,
+    scopes: str = typer.Option("all", help="Comma- or space-separated xAPI scopes"),
+    key: str | None = typer.Option(None, help="Key to use (random when omitted)"),
+    secret: str | None = typer.Option(None, help="Secret to use (random when omitted)"),
+) -> None:
+    """Create a credential and print its key and secret (the secret is stored hashed)."""
+    scope_list = scopes.replace(",", " ").split()
+    made = _run(lambda ctx: credential_ops.add_credential(ctx, name, scope_list, key, secret))
+    typer.echo(f"key: {made.key}\nsecret: {made.secret}\nscopes: {' '.join(made.scopes)}")
+
+
+@credentials_app.command("demo")
+def credentials_demo(port: int = typer.Option(8000, help="Port shown in the example")) -> None:
+    """Replace the 'demo' credential with a fresh one and print it (used by `make run`)."""
+    made = _run(lambda ctx: credential_ops.replace_credentials_named(ctx, "demo", ["all"]))
+    typer.echo(
+        f"demo credential -> key: {made.key}  secret: {made.secret}\n"
+        f"try: curl -u {made.key}:{made.secret} -H 'X-Experience-API-Version: 1.0.3' "
+        f"http://127.0.0.1:{port}/xapi/statements"
+    )
+
+
+@credentials_app.command("list")
+def credentials_list() -> None:
+    """List credentials (never their secrets)."""
+    for credential in _run(credential_ops.find_credentials):
+        state = "revoked" if credential.revoked else "active"
+        typer.echo(f"{credential.key}\t{credential.name}\t{' '.join(credential.scopes)}\t{state}")
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(key: str) -> None:
+    """Revoke a credential by key."""
+    if not _run(lambda ctx: credential_ops.revoke_credential(ctx, key)):
+        typer.echo(f"error: no credential with key {key}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key}")
+
+
+def main() -> None:
+    app()

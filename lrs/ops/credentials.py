@@ -1,0 +1,120 @@
+"""Use cases: create, list, revoke and check credentials (Basic auth key pairs with xAPI scopes)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from lrs.errors import BadRequest
+from lrs.ops.context import LrsContext
+from lrs.store.credentials import StoredCredential
+
+# xAPI 1.0.3 Communication 4.2 (OAuth scopes), used for Basic credentials too.
+SCOPES = (
+    "statements/write",
+    "statements/read",
+    "statements/read/mine",
+    "all/read",
+    "all",
+    "state",
+    "define",
+    "profile",
+)
+# Checked credentials are remembered briefly: hashing a secret is slow on purpose,
+# and batch clients authenticate on every request. A revocation applies within this time.
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    key: str
+    secret: str
+    name: str
+    scopes: tuple[str, ...]
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def secret_matches(secret: str, secret_hash: str) -> bool:
+    try:
+        scheme, salt_hex, _ = secret_hash.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    return hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt_hex)), secret_hash)
+
+
+def check_scopes(scopes: list[str]) -> tuple[str, ...]:
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise BadRequest(f"unknown scope(s): {', '.join(unknown)}; known: {', '.join(SCOPES)}")
+    if not scopes:
+        raise BadRequest("a credential needs at least one scope")
+    return tuple(dict.fromkeys(scopes))
+
+
+async def add_credential(
+    ctx: LrsContext, name: str, scopes: list[str], key: str | None = None, secret: str | None = None
+) -> NewCredential:
+    checked = check_scopes(scopes)
+    key = key or secrets.token_hex(16)
+    secret = secret or secrets.token_urlsafe(24)
+    async with ctx.store.write() as tx:
+        if await tx.credentials.get_credential(key) is not None:
+            raise BadRequest(f"a credential with key {key!r} already exists")
+        await tx.credentials.save_credential(
+            StoredCredential(key, name, hash_secret(secret), checked, int(time.time() * 1000), False)
+        )
+    return NewCredential(key, secret, name, checked)
+
+
+async def replace_credentials_named(ctx: LrsContext, name: str, scopes: list[str]) -> NewCredential:
+    """Revoke every credential with this name and create a fresh one (the demo credential)."""
+    async with ctx.store.write() as tx:
+        await tx.credentials.revoke_credentials_named(name)
+    return await add_credential(ctx, name, scopes)
+
+
+async def find_credentials(ctx: LrsContext) -> list[StoredCredential]:
+    async with ctx.store.read() as tx:
+        return await tx.credentials.find_credentials()
+
+
+async def revoke_credential(ctx: LrsContext, key: str) -> bool:
+    async with ctx.store.write() as tx:
+        return await tx.credentials.revoke_credential(key)
+
+
+class CredentialChecker:
+    """Checks key/secret pairs against the store, remembering recent successes briefly."""
+
+    def __init__(self, ctx: LrsContext) -> None:
+        self.ctx = ctx
+        self._recent: dict[tuple[str, str], tuple[float, StoredCredential]] = {}
+
+    async def check(self, key: str, secret: str) -> StoredCredential | None:
+        fingerprint = (key, hashlib.sha256(secret.encode()).hexdigest())
+        cached = self._recent.get(fingerprint)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        async with self.ctx.store.read() as tx:
+            credential = await tx.credentials.get_credential(key)
+        if credential is None or credential.revoked or not await asyncio.to_thread(
+            secret_matches, secret, credential.secret_hash
+        ):
+            self._recent.pop(fingerprint, None)
+            return None
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[fingerprint] = (now, credential)
+        return credential

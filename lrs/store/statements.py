@@ -1,0 +1,190 @@
+"""Statement, index, attachment and activity-definition queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from lrs.store import dialects
+from lrs.store.tables import ActivityRow, AttachmentRow, StatementIndexRow, StatementRow
+from lrs.xapi.index import VOIDS, IndexKey
+from lrs.xapi.query import StatementQuery
+
+statement_t = StatementRow.__table__  # type: ignore[attr-defined]
+index_t = StatementIndexRow.__table__  # type: ignore[attr-defined]
+attachment_t = AttachmentRow.__table__  # type: ignore[attr-defined]
+activity_t = ActivityRow.__table__  # type: ignore[attr-defined]
+
+# Keep IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewStatement:
+    id: str
+    stored_ms: int
+    voided: bool
+    body: str
+    keys: frozenset[IndexKey]
+
+
+@dataclass(frozen=True)
+class StoredStatement:
+    seq: int
+    id: str
+    stored_ms: int
+    voided: bool
+    body: str
+
+
+def _chunks(items: list[str] | list[int]) -> Iterable[list[str] | list[int]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _stored(row: object) -> StoredStatement:
+    m = row._mapping  # type: ignore[attr-defined]
+    return StoredStatement(m["seq"], m["id"], m["stored_ms"], bool(m["voided"]), m["body"])
+
+
+class StatementQueries:
+    def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
+        self.conn = conn
+        self.engine = engine
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get_statements_by_id(self, ids: list[str]) -> dict[str, StoredStatement]:
+        found: dict[str, StoredStatement] = {}
+        for chunk in _chunks(ids):
+            rows = await self.conn.execute(select(statement_t).where(statement_t.c.id.in_(chunk)))
+            for row in rows:
+                stored = _stored(row)
+                found[stored.id] = stored
+        return found
+
+    async def get_statement(self, statement_id: str) -> StoredStatement | None:
+        row = (
+            await self.conn.execute(select(statement_t).where(statement_t.c.id == statement_id))
+        ).first()
+        return _stored(row) if row is not None else None
+
+    async def get_index_keys(self, seqs: list[int]) -> dict[int, set[IndexKey]]:
+        keys: dict[int, set[IndexKey]] = defaultdict(set)
+        for chunk in _chunks(seqs):
+            rows = await self.conn.execute(
+                select(index_t.c.seq, index_t.c.kind, index_t.c.value).where(index_t.c.seq.in_(chunk))
+            )
+            for seq, kind, value in rows:
+                keys[seq].add((kind, value))
+        return keys
+
+    async def find_voided_targets(self, ids: list[str]) -> set[str]:
+        """Which of these ids a stored voiding statement already names (it arrived first)."""
+        found: set[str] = set()
+        for chunk in _chunks(ids):
+            rows = await self.conn.execute(
+                select(index_t.c.value).where(index_t.c.kind == VOIDS, index_t.c.value.in_(chunk))
+            )
+            found.update(value for (value,) in rows)
+        return found
+
+    async def find_statements(
+        self, query: StatementQuery, after_seq: int | None, limit: int, extra: tuple[IndexKey, ...] = ()
+    ) -> list[StoredStatement]:
+        """One page of non-voided statements matching every filter, in `seq` order."""
+        stmt = _select_page(query, after_seq, extra).limit(limit)
+        return [_stored(row) for row in await self.conn.execute(stmt)]
+
+    async def get_attachments(self, sha2s: list[str]) -> dict[str, tuple[str, bytes]]:
+        found: dict[str, tuple[str, bytes]] = {}
+        for chunk in _chunks(sha2s):
+            rows = await self.conn.execute(select(attachment_t).where(attachment_t.c.sha2.in_(chunk)))
+            for sha2, content_type, content in rows:
+                found[sha2] = (content_type, content)
+        return found
+
+    async def get_activity_definitions(self, activity_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(activity_ids):
+            rows = await self.conn.execute(select(activity_t).where(activity_t.c.id.in_(chunk)))
+            found.update({activity_id: definition for activity_id, definition in rows})
+        return found
+
+    async def get_last_stored_ms(self) -> int | None:
+        row = (
+            await self.conn.execute(
+                select(statement_t.c.stored_ms).order_by(statement_t.c.seq.desc()).limit(1)
+            )
+        ).first()
+        return int(row[0]) if row is not None else None
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def save_statements(self, statements: list[NewStatement]) -> None:
+        """Insert statements and their index rows (the caller's transaction keeps it atomic)."""
+        if not statements:
+            return
+        rows = [
+            {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body} for s in statements
+        ]
+        result = await self.conn.execute(
+            statement_t.insert().returning(statement_t.c.seq, sort_by_parameter_order=True), rows
+        )
+        seqs = [seq for (seq,) in result]
+        index_rows = [
+            {"kind": kind, "value": value, "seq": seq}
+            for seq, statement in zip(seqs, statements, strict=True)
+            for kind, value in statement.keys
+        ]
+        if index_rows:
+            await self.conn.execute(index_t.insert(), index_rows)
+
+    async def void_statements(self, ids: list[str]) -> None:
+        for chunk in _chunks(ids):
+            await self.conn.execute(
+                update(statement_t).where(statement_t.c.id.in_(chunk)).values(voided=True)
+            )
+
+    async def save_attachments(self, attachments: list[tuple[str, str, bytes]]) -> None:
+        """(sha2, content type, content) rows; content already stored under a hash is kept."""
+        if attachments:
+            rows = [{"sha2": h, "content_type": t, "content": c} for h, t, c in attachments]
+            await self.conn.execute(dialects.insert_ignoring_duplicates(self.engine, attachment_t), rows)
+
+    async def save_activity_definitions(self, definitions: dict[str, str]) -> None:
+        if definitions:
+            stmt = dialects.upsert(self.engine, activity_t, ["id"], ["definition"])
+            await self.conn.execute(stmt, [{"id": k, "definition": v} for k, v in definitions.items()])
+
+
+def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[IndexKey, ...]) -> Select[tuple[object, ...]]:
+    """Drive the page from the first filter's index rows, joining the others on seq."""
+    filters = (*query.filters, *extra)
+    s = statement_t
+    if filters:
+        first = index_t.alias("i0")
+        order_col = first.c.seq
+        from_clause = first.join(s, s.c.seq == first.c.seq)
+        conditions = [first.c.kind == filters[0][0], first.c.value == filters[0][1]]
+        for n, (kind, value) in enumerate(filters[1:], start=1):
+            other = index_t.alias(f"i{n}")
+            from_clause = from_clause.join(
+                other, and_(other.c.seq == first.c.seq, other.c.kind == kind, other.c.value == value)
+            )
+        stmt = select(s).select_from(from_clause).where(*conditions)
+    else:
+        order_col = s.c.seq
+        stmt = select(s)
+    stmt = stmt.where(s.c.voided.is_(False))
+    if query.since_ms is not None:
+        stmt = stmt.where(s.c.stored_ms > query.since_ms)
+    if query.until_ms is not None:
+        stmt = stmt.where(s.c.stored_ms <= query.until_ms)
+    if after_seq is not None:
+        stmt = stmt.where(order_col > after_seq if query.ascending else order_col < after_seq)
+    return stmt.order_by(order_col.asc() if query.ascending else order_col.desc())

@@ -1,0 +1,49 @@
+"""Canonical activity definitions, merged from the statements that define them (Data 2.4.4.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrs.types import Statement
+from lrs.xapi.index import statement_activities
+
+LANGUAGE_MAPS = ("name", "description")
+
+
+def merge_definition(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Newer values win; language maps gain the languages they did not have."""
+    merged = dict(current)
+    for key, value in incoming.items():
+        if key in LANGUAGE_MAPS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def definitions_in(statements: list[Statement]) -> dict[str, dict[str, Any]]:
+    """Each activity id's definition as this batch gives it, later statements winning."""
+    found: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        for activity in statement_activities(statement):
+            definition = activity.get("definition")
+            if isinstance(definition, dict) and definition:
+                activity_id = activity["id"]
+                found[activity_id] = merge_definition(found.get(activity_id, {}), definition)
+    return found
+
+
+def updated_definitions(
+    stored: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]], may_redefine: bool
+) -> dict[str, dict[str, Any]]:
+    """The definitions to write: new activities always, changes only for credentials that may define."""
+    changed: dict[str, dict[str, Any]] = {}
+    for activity_id, definition in incoming.items():
+        current = stored.get(activity_id)
+        if current is None:
+            changed[activity_id] = definition
+        elif may_redefine:
+            merged = merge_definition(current, definition)
+            if merged != current:
+                changed[activity_id] = merged
+    return changed

@@ -1,0 +1,174 @@
+"""Derive the (kind, value) keys a statement can be found by, before any I/O.
+
+The store keeps these rows beside each statement so every GET filter is one index lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from lrs.types import Statement
+
+AGENT = "agent"  # actor or object (xAPI 1.0.3 Communication 2.1.3, `agent`)
+RELATED_AGENT = "agent+"  # also authority, instructor, team, SubStatement (`related_agents`)
+VERB = "verb"
+ACTIVITY = "activity"  # object (`activity`)
+RELATED_ACTIVITY = "activity+"  # also context activities, SubStatement (`related_activities`)
+REGISTRATION = "registration"
+AUTHORITY = "authority"  # the credential that stored it, for statements/read/mine
+VOIDS = "voids"  # the statement a voiding statement voids
+
+# Kinds a statement targeting another by StatementRef also matches through its target (2.1.3).
+INHERITED_KINDS = (AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION)
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+
+IndexKey = tuple[str, str]
+
+
+def agent_key(agent: Any) -> str | None:
+    """The inverse functional identifier of an Agent or identified Group, as one string."""
+    if not isinstance(agent, dict):
+        return None
+    if "mbox" in agent:
+        return "mbox:" + str(agent["mbox"])
+    if "mbox_sha1sum" in agent:
+        return "sha1:" + str(agent["mbox_sha1sum"]).lower()
+    if "openid" in agent:
+        return "openid:" + str(agent["openid"])
+    account = agent.get("account")
+    if isinstance(account, dict):
+        pair = [account.get("homePage"), account.get("name")]
+        return "account:" + orjson.dumps(pair).decode()
+    return None
+
+
+def _actor_keys(actor: Any) -> Iterator[str]:
+    """The actor's own identifier and, for a Group, each member's (members match groups)."""
+    if not isinstance(actor, dict):
+        return
+    key = agent_key(actor)
+    if key is not None:
+        yield key
+    for member in actor.get("member") or ():
+        member_key = agent_key(member)
+        if member_key is not None:
+            yield member_key
+
+
+def _object_agent_keys(obj: Any) -> Iterator[str]:
+    if isinstance(obj, dict) and obj.get("objectType") in ("Agent", "Group"):
+        yield from _actor_keys(obj)
+
+
+def _context_agent_keys(context: Any) -> Iterator[str]:
+    if not isinstance(context, dict):
+        return
+    yield from _actor_keys(context.get("instructor"))
+    yield from _actor_keys(context.get("team"))
+    for item in context.get("contextAgents") or ():
+        yield from _actor_keys(item.get("agent") if isinstance(item, dict) else None)
+    for item in context.get("contextGroups") or ():
+        yield from _actor_keys(item.get("group") if isinstance(item, dict) else None)
+
+
+def _activity_id(obj: Any) -> str | None:
+    if isinstance(obj, dict) and obj.get("objectType", "Activity") == "Activity":
+        value = obj.get("id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def context_activities(context: Any) -> Iterator[dict[str, Any]]:
+    """Every activity in context.contextActivities, whether given as one object or a list."""
+    if not isinstance(context, dict):
+        return
+    groups = context.get("contextActivities")
+    if not isinstance(groups, dict):
+        return
+    for value in groups.values():
+        for activity in value if isinstance(value, list) else [value]:
+            if isinstance(activity, dict):
+                yield activity
+
+
+def _related_activity_ids(statement: dict[str, Any]) -> Iterator[str]:
+    own = _activity_id(statement.get("object"))
+    if own is not None:
+        yield own
+    for activity in context_activities(statement.get("context")):
+        if isinstance(activity.get("id"), str):
+            yield activity["id"]
+
+
+def statement_activities(statement: Statement) -> Iterator[dict[str, Any]]:
+    """Every Activity object in a statement (object, context, SubStatement), for definitions."""
+    for part in (statement, _substatement(statement)):
+        if part is None:
+            continue
+        obj = part.get("object")
+        if _activity_id(obj) is not None:
+            yield obj
+        yield from context_activities(part.get("context"))
+
+
+def _substatement(statement: Statement) -> dict[str, Any] | None:
+    obj = statement.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        return obj
+    return None
+
+
+def statement_ref_target(statement: Statement) -> str | None:
+    """The id of the statement this one targets by StatementRef, if any."""
+    obj = statement.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "StatementRef":
+        target = obj.get("id")
+        return target if isinstance(target, str) else None
+    return None
+
+
+def is_voiding(statement: Statement) -> bool:
+    verb = statement.get("verb")
+    return isinstance(verb, dict) and verb.get("id") == VOIDED_VERB
+
+
+def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
+    """All (kind, value) pairs of a prepared statement, not counting a StatementRef's target."""
+    keys: set[IndexKey] = {(VERB, statement["verb"]["id"]), (AUTHORITY, credential_key)}
+    direct_agents = [*_actor_keys(statement.get("actor")), *_object_agent_keys(statement.get("object"))]
+    related_agents = [
+        *direct_agents,
+        *_actor_keys(statement.get("authority")),
+        *_context_agent_keys(statement.get("context")),
+    ]
+    related_activities = list(_related_activity_ids(statement))
+    sub = _substatement(statement)
+    if sub is not None:
+        related_agents += [
+            *_actor_keys(sub.get("actor")),
+            *_object_agent_keys(sub.get("object")),
+            *_context_agent_keys(sub.get("context")),
+        ]
+        related_activities += _related_activity_ids(sub)
+    keys.update((AGENT, key) for key in direct_agents)
+    keys.update((RELATED_AGENT, key) for key in related_agents)
+    own_activity = _activity_id(statement.get("object"))
+    if own_activity is not None:
+        keys.add((ACTIVITY, own_activity))
+    keys.update((RELATED_ACTIVITY, activity) for activity in related_activities)
+    context = statement.get("context")
+    if isinstance(context, dict) and isinstance(context.get("registration"), str):
+        keys.add((REGISTRATION, context["registration"].lower()))
+    target = statement_ref_target(statement)
+    if target is not None and is_voiding(statement):
+        keys.add((VOIDS, target.lower()))
+    return keys
+
+
+def inherited_keys(target_keys: Iterable[IndexKey]) -> set[IndexKey]:
+    """The target's keys that a statement referring to it also matches by."""
+    return {(kind, value) for kind, value in target_keys if kind in INHERITED_KINDS}

@@ -1,0 +1,61 @@
+"""Fill the properties the LRS assigns: id, stored, timestamp, authority, version (Data 2.4)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lrs.types import Statement
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Who asserts the statements: the credential's agent (Data 2.4.9)."""
+
+    credential_key: str
+    agent: dict[str, Any]
+
+
+def authority_agent(name: str, key: str, homepage: str) -> dict[str, Any]:
+    return {"objectType": "Agent", "name": name, "account": {"homePage": homepage, "name": key}}
+
+
+def format_instant_ms(epoch_ms: int) -> str:
+    """ISO 8601 in UTC with milliseconds, as `stored` is served."""
+    dt = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+class StoredClock:
+    """Hands out `stored` instants in milliseconds that never go backwards within a process."""
+
+    def __init__(self) -> None:
+        self._last_ms = 0
+
+    def now_ms(self) -> int:
+        now = time.time_ns() // 1_000_000
+        self._last_ms = max(now, self._last_ms)
+        return self._last_ms
+
+
+def version_property(request_version: str) -> str:
+    """The `version` given to statements that carry none (Data 2.4.10)."""
+    return "2.0.0" if request_version.startswith("2.") else "1.0.0"
+
+
+def prepare_statement(
+    statement: Statement, authority: Authority, stored_ms: int, request_version: str
+) -> Statement:
+    """A copy ready to store: the client's properties first, then what the LRS sets."""
+    prepared = dict(statement)
+    prepared["id"] = str(statement["id"]).lower() if "id" in statement else str(uuid.uuid4())
+    stored = format_instant_ms(stored_ms)
+    prepared.setdefault("timestamp", stored)
+    prepared["stored"] = stored
+    # The LRS overwrites authority with the credential's agent (Data 2.4.9).
+    prepared["authority"] = authority.agent
+    prepared.setdefault("version", version_property(request_version))
+    return prepared
