@@ -34,6 +34,13 @@ class Settings:
     cors_origins: str = field(
         default="*", metadata={"doc": "Comma-separated origins allowed by CORS ('*' for any)"}
     )
+    default_xapi_version: str = field(
+        default="2.0.0",
+        metadata={
+            "doc": "Version (1.0.3 or 2.0.0) named in responses to requests that name none "
+            "(About, and the 400 for a missing version header)"
+        },
+    )
     log_level: str = field(default="info", metadata={"doc": "Log level of the server"})
 
     @classmethod

@@ -22,6 +22,9 @@ from lrs.xapi.signatures import check_signed_statement
 from lrs.xapi.validate import is_uuid, statement_errors
 
 MORE_PATH = "/xapi/statements?more="
+# orjson reads JSON nested up to 1024 levels but writes at most 254, so a statement nested
+# deeper than it can be stored again would fail on save; no real statement nests this far.
+MAX_NESTING = 100
 
 
 def _context(request: Request) -> LrsContext:
@@ -34,6 +37,20 @@ def _writer(request: Request, credential: StoredCredential) -> Writer:
     agent = authority_agent(credential.name, credential.key, homepage)
     may_define = bool({"define", "all"}.intersection(credential.scopes))
     return Writer(Authority(credential.key, agent), may_define)
+
+
+def _nesting_exceeds(document: Any, limit: int) -> bool:
+    """Whether any value in the document lies more than `limit` levels deep (no recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+    return False
 
 
 def _check_statements(statements: list[Any], version: str, batch: bool) -> None:
@@ -51,6 +68,8 @@ async def _read_statements(request: Request) -> tuple[list[dict[str, Any]], bool
     body = await _http.read_body(request, ctx.settings.max_body_bytes)
     parsed = parse_statement_request(body, request.headers.get("content-type", ""))
     document = _http.parse_json(parsed.statement_body, "statement body")
+    if _nesting_exceeds(document, MAX_NESTING):
+        raise BadRequest(f"statement body: JSON nested more than {MAX_NESTING} levels deep")
     batch = isinstance(document, list)
     statements = document if batch else [document]
     if batch and not statements:
@@ -97,7 +116,7 @@ async def post_statements(request: Request) -> Response:
 
 
 def _consistency_headers(last_stored_ms: int | None = None) -> dict[str, str]:
-    headers = {"X-Experience-API-Consistent-Through": _http.iso_now()}
+    headers: dict[str, str] = {}
     if last_stored_ms is not None:
         headers["Last-Modified"] = _http.http_date(last_stored_ms)
     return headers

@@ -31,9 +31,12 @@ def normalise_version(raw: str | None) -> str | None:
 
 
 class XapiVersionMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/xapi") -> None:
+    def __init__(self, app: ASGIApp, default_version: str = LATEST, prefix: str = "/xapi") -> None:
         self.app = app
         self.prefix = prefix
+        # The version a response names when the request names none: a deployment serving
+        # mostly 1.0.3 clients (Moodle) answers those in 1.0.3.
+        self.default_version = normalise_version(default_version) or LATEST
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -43,9 +46,9 @@ class XapiVersionMiddleware:
         version = normalise_version(raw)
         exempt = scope["method"] == "OPTIONS" or scope["path"].rstrip("/") in UNVERSIONED
         if version is None and not exempt:
-            await _reject(send, raw)
+            await _reject(send, raw, self.default_version)
             return
-        version = version or LATEST
+        version = version or self.default_version
         scope.setdefault("state", {})[VERSION_STATE] = version
 
         async def send_with_version(message: Message) -> None:
@@ -58,7 +61,7 @@ class XapiVersionMiddleware:
         await self.app(scope, receive, send_with_version)
 
 
-async def _reject(send: Send, raw: str | None) -> None:
+async def _reject(send: Send, raw: str | None, version: str) -> None:
     if raw is None:
         message = "the X-Experience-API-Version header is required"
     else:
@@ -71,7 +74,7 @@ async def _reject(send: Send, raw: str | None) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"x-experience-api-version", LATEST.encode()),
+                (b"x-experience-api-version", version.encode()),
             ],
         }
     )

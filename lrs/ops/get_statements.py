@@ -12,7 +12,7 @@ from lrs.store.sql import Transaction
 from lrs.store.statements import StoredStatement
 from lrs.types import Statement
 from lrs.xapi import formats, index
-from lrs.xapi.query import Cursor, SingleQuery, StatementQuery
+from lrs.xapi.query import Cursor, Filter, SingleQuery, StatementQuery
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ async def _attachments_for(tx: Transaction, rows: list[StoredStatement]) -> list
     return [AttachmentContent(sha2, *found[sha2]) for sha2 in wanted if sha2 in found]
 
 
-def _mine(reader: Reader) -> tuple[index.IndexKey, ...]:
-    return ((index.AUTHORITY, reader.credential_key),) if reader.only_mine else ()
+def _mine(reader: Reader) -> tuple[Filter, ...]:
+    return (((index.AUTHORITY,), reader.credential_key),) if reader.only_mine else ()
 
 
 async def get_statement(
@@ -81,8 +81,7 @@ async def get_statement(
         if row is None or row.voided != query.voided:
             raise NotFound(f"no statement with id {query.statement_id}")
         if reader.only_mine:
-            keys = await tx.statements.get_index_keys([row.seq])
-            if (index.AUTHORITY, reader.credential_key) not in keys.get(row.seq, set()):
+            if not await tx.statements.has_index_key(row.seq, (index.AUTHORITY, reader.credential_key)):
                 raise NotFound(f"no statement with id {query.statement_id}")
         definitions = await _definitions_for(tx, [row], query.format)
         attachments = await _attachments_for(tx, [row]) if query.attachments else []

@@ -42,42 +42,68 @@ def _check_unique_ids(statements: list[Statement]) -> None:
             seen.add(lowered)
 
 
-def _split_new(prepared: list[Statement], existing: dict[str, StoredStatement]) -> list[Statement]:
-    """Statements not yet stored; a stored id with other content is a conflict (2.1.2)."""
+def _split_new(
+    received: list[Statement], prepared: list[Statement], existing: dict[str, StoredStatement]
+) -> list[Statement]:
+    """Statements not yet stored; a stored id with other content is a conflict (2.1.2).
+
+    The stored copy is compared with the statement as received, not as prepared: preparing
+    fills `timestamp` from this request's `stored`, which would make every resend of a
+    statement sent without a timestamp look different from the first copy.
+    """
     new: list[Statement] = []
-    for statement in prepared:
+    for sent, statement in zip(received, prepared, strict=True):
         stored = existing.get(statement["id"])
         if stored is None:
             new.append(statement)
-        elif not equivalent(orjson.loads(stored.body), statement):
+        elif not equivalent(orjson.loads(stored.body), sent):
             raise Conflict(f"statement {statement['id']} already exists with different content")
     return new
+
+
+# How far a chain of StatementRefs is followed when inheriting filter keys.
+MAX_REF_DEPTH = 8
+
+
+def _ref_target(statement: Statement) -> str | None:
+    target = index.statement_ref_target(statement)
+    return target.lower() if target is not None else None
+
+
+async def _load_targets(tx: Transaction, new: list[Statement]) -> dict[str, Statement]:
+    """The batch plus every stored statement its StatementRefs reach, following chains."""
+    known: dict[str, Statement] = {s["id"]: s for s in new}
+    wanted = {t for s in new if (t := _ref_target(s)) is not None} - known.keys()
+    for _ in range(MAX_REF_DEPTH):
+        if not wanted:
+            break
+        rows = await tx.statements.get_statements_by_id(sorted(wanted))
+        fetched = {statement_id: orjson.loads(row.body) for statement_id, row in rows.items()}
+        known.update(fetched)
+        wanted = {t for s in fetched.values() if (t := _ref_target(s)) is not None} - known.keys()
+    return known
 
 
 async def _target_keys(
     tx: Transaction, new: list[Statement], credential_key: str
 ) -> tuple[dict[str, set[index.IndexKey]], dict[str, bool]]:
     """Each new statement's own keys, plus (for StatementRefs) its target's (2.1.3)."""
-    keys = {s["id"]: index.index_keys(s, credential_key) for s in new}
-    in_batch = {s["id"]: s for s in new}
-    targets = {t for s in new if (t := index.statement_ref_target(s)) is not None}
-    stored = await tx.statements.get_statements_by_id(sorted(t.lower() for t in targets - in_batch.keys()))
-    stored_keys = await tx.statements.get_index_keys([row.seq for row in stored.values()])
-    target_is_voiding: dict[str, bool] = {}
-    for statement in new:
-        target = index.statement_ref_target(statement)
-        if target is None:
-            continue
-        target = target.lower()
-        if target in in_batch:
-            target_keys = keys[target]
-            target_is_voiding[target] = index.is_voiding(in_batch[target])
-        elif target in stored:
-            target_keys = stored_keys.get(stored[target].seq, set())
-            target_is_voiding[target] = (index.VERB, index.VOIDED_VERB) in target_keys
-        else:
-            continue
-        keys[statement["id"]] |= index.inherited_keys(target_keys)
+    known = await _load_targets(tx, new)
+
+    def keys_of(statement_id: str, depth: int) -> set[index.IndexKey]:
+        statement = known[statement_id]
+        keys = index.index_keys(statement, credential_key)
+        target = _ref_target(statement)
+        if target is not None and target in known and depth < MAX_REF_DEPTH:
+            keys |= index.inherited_keys(keys_of(target, depth + 1))
+        return keys
+
+    keys = {s["id"]: keys_of(s["id"], 0) for s in new}
+    target_is_voiding = {
+        target: index.is_voiding(known[target])
+        for s in new
+        if (target := _ref_target(s)) is not None and target in known
+    }
     return keys, target_is_voiding
 
 
@@ -113,32 +139,41 @@ async def save_statements(
 ) -> list[str]:
     """Store the batch in one transaction and return every statement's id, in order."""
     _check_unique_ids(statements)
-    async with ctx.store.write() as tx:
-        stored_ms = ctx.clock.now_ms()
-        prepared = [prepare_statement(s, writer.authority, stored_ms, version) for s in statements]
-        existing = await tx.statements.get_statements_by_id([s["id"] for s in prepared])
-        new = _split_new(prepared, existing)
-        keys, target_is_voiding = await _target_keys(tx, new, writer.authority.credential_key)
-        voided = _voided_targets(new, target_is_voiding)
-        # A voiding statement may arrive before its target: the target is stored voided.
-        voided_early = await tx.statements.find_voided_targets([s["id"] for s in new])
-        await tx.statements.save_statements(
-            [
-                NewStatement(
-                    id=s["id"],
-                    stored_ms=stored_ms,
-                    voided=s["id"] in voided or s["id"] in voided_early,
-                    body=orjson.dumps(s).decode(),
-                    keys=frozenset(keys[s["id"]]),
-                )
-                for s in new
-            ]
-        )
-        await tx.statements.void_statements(sorted(voided))
-        await tx.statements.save_attachments(
-            [(a.sha2, a.content_type, a.content) for a in attachments or []]
-        )
-        await _save_definitions(tx, new, writer.may_define)
+    sent_ids = {str(s["id"]).lower() for s in statements if "id" in s}
+    stored_ms: int | None = None
+    try:
+        async with ctx.store.write() as tx:
+            # Taken once the write lock is held, so stored order follows commit order.
+            stored_ms = ctx.clock.start_write()
+            prepared = [prepare_statement(s, writer.authority, stored_ms, version) for s in statements]
+            existing = await tx.statements.get_statements_by_id([s["id"] for s in prepared])
+            new = _split_new(statements, prepared, existing)
+            keys, target_is_voiding = await _target_keys(tx, new, writer.authority.credential_key)
+            voided = _voided_targets(new, target_is_voiding)
+            # A voiding statement may arrive before its target: the target is stored voided.
+            # Only ids the client chose can have been named before; the LRS's are fresh UUIDs.
+            client_ids = [s["id"] for s in new if s["id"] in sent_ids]
+            voided_early = await tx.statements.find_voided_targets(client_ids) if client_ids else set()
+            await tx.statements.save_statements(
+                [
+                    NewStatement(
+                        id=s["id"],
+                        stored_ms=stored_ms,
+                        voided=s["id"] in voided or s["id"] in voided_early,
+                        body=orjson.dumps(s).decode(),
+                        keys=frozenset(keys[s["id"]]),
+                    )
+                    for s in new
+                ]
+            )
+            await tx.statements.void_statements(sorted(voided))
+            await tx.statements.save_attachments(
+                [(a.sha2, a.content_type, a.content) for a in attachments or []]
+            )
+            await _save_definitions(tx, new, writer.may_define)
+    finally:
+        if stored_ms is not None:
+            ctx.clock.finish_write(stored_ms)
     for listener in ctx.listeners:
         await listener.statements_stored(new)
         if voided:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, select, update
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from lrs.store import dialects
 from lrs.store.tables import ActivityRow, AttachmentRow, StatementIndexRow, StatementRow
 from lrs.xapi.index import VOIDS, IndexKey
-from lrs.xapi.query import StatementQuery
+from lrs.xapi.query import Filter, StatementQuery
 
 statement_t = StatementRow.__table__  # type: ignore[attr-defined]
 index_t = StatementIndexRow.__table__  # type: ignore[attr-defined]
@@ -73,15 +74,11 @@ class StatementQueries:
         ).first()
         return _stored(row) if row is not None else None
 
-    async def get_index_keys(self, seqs: list[int]) -> dict[int, set[IndexKey]]:
-        keys: dict[int, set[IndexKey]] = defaultdict(set)
-        for chunk in _chunks(seqs):
-            rows = await self.conn.execute(
-                select(index_t.c.seq, index_t.c.kind, index_t.c.value).where(index_t.c.seq.in_(chunk))
-            )
-            for seq, kind, value in rows:
-                keys[seq].add((kind, value))
-        return keys
+    async def has_index_key(self, seq: int, key: IndexKey) -> bool:
+        row = await self.conn.execute(
+            select(index_t.c.seq).where(index_t.c.kind == key[0], index_t.c.value == key[1], index_t.c.seq == seq)
+        )
+        return row.first() is not None
 
     async def find_voided_targets(self, ids: list[str]) -> set[str]:
         """Which of these ids a stored voiding statement already names (it arrived first)."""
@@ -94,7 +91,7 @@ class StatementQueries:
         return found
 
     async def find_statements(
-        self, query: StatementQuery, after_seq: int | None, limit: int, extra: tuple[IndexKey, ...] = ()
+        self, query: StatementQuery, after_seq: int | None, limit: int, extra: tuple[Filter, ...] = ()
     ) -> list[StoredStatement]:
         """One page of non-voided statements matching every filter, in `seq` order."""
         stmt = _select_page(query, after_seq, extra).limit(limit)
@@ -132,13 +129,13 @@ class StatementQueries:
         rows = [
             {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body} for s in statements
         ]
-        result = await self.conn.execute(
-            statement_t.insert().returning(statement_t.c.seq, sort_by_parameter_order=True), rows
-        )
-        seqs = [seq for (seq,) in result]
+        # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
+        # to keep parameter order would make SQLite insert row by row.
+        result = await self.conn.execute(statement_t.insert().returning(statement_t.c.seq, statement_t.c.id), rows)
+        seq_of = {statement_id: seq for seq, statement_id in result}
         index_rows = [
-            {"kind": kind, "value": value, "seq": seq}
-            for seq, statement in zip(seqs, statements, strict=True)
+            {"kind": kind, "value": value, "seq": seq_of[statement.id]}
+            for statement in statements
             for kind, value in statement.keys
         ]
         if index_rows:
@@ -162,7 +159,11 @@ class StatementQueries:
             await self.conn.execute(stmt, [{"id": k, "definition": v} for k, v in definitions.items()])
 
 
-def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[IndexKey, ...]) -> Select[tuple[object, ...]]:
+def _kind_matches(column: Any, kinds: tuple[str, ...]) -> Any:
+    return column == kinds[0] if len(kinds) == 1 else column.in_(kinds)
+
+
+def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[Filter, ...]) -> Select[tuple[object, ...]]:
     """Drive the page from the first filter's index rows, joining the others on seq."""
     filters = (*query.filters, *extra)
     s = statement_t
@@ -170,11 +171,12 @@ def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[Inde
         first = index_t.alias("i0")
         order_col = first.c.seq
         from_clause = first.join(s, s.c.seq == first.c.seq)
-        conditions = [first.c.kind == filters[0][0], first.c.value == filters[0][1]]
-        for n, (kind, value) in enumerate(filters[1:], start=1):
+        conditions = [_kind_matches(first.c.kind, filters[0][0]), first.c.value == filters[0][1]]
+        for n, (kinds, value) in enumerate(filters[1:], start=1):
             other = index_t.alias(f"i{n}")
             from_clause = from_clause.join(
-                other, and_(other.c.seq == first.c.seq, other.c.kind == kind, other.c.value == value)
+                other,
+                and_(other.c.seq == first.c.seq, _kind_matches(other.c.kind, kinds), other.c.value == value),
             )
         stmt = select(s).select_from(from_clause).where(*conditions)
     else:

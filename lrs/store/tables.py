@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, PrimaryKeyConstraint, Text
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, PrimaryKeyConstraint, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -34,7 +34,6 @@ class StatementIndexRow(SQLModel, table=True):
     __tablename__ = "statement_index"
     __table_args__ = (
         PrimaryKeyConstraint("kind", "value", "seq"),
-        Index("ix_statement_index_seq", "seq"),
         {"sqlite_with_rowid": False},
     )
 

@@ -22,9 +22,8 @@ def _agent_ids(agent: Any) -> Any:
 
 
 def _activity_ids(activity: Any) -> Any:
-    if not isinstance(activity, dict):
-        return activity
-    return {k: activity[k] for k in ("objectType", "id") if k in activity}
+    # The id alone identifies an Activity (its objectType is the default).
+    return {"id": activity["id"]} if isinstance(activity, dict) and "id" in activity else activity
 
 
 def _map_context(context: Any, on_agent: Callable[[Any], Any], on_activity: Callable[[Any], Any]) -> Any:

@@ -13,10 +13,10 @@ import orjson
 from lrs.types import Statement
 
 AGENT = "agent"  # actor or object (xAPI 1.0.3 Communication 2.1.3, `agent`)
-RELATED_AGENT = "agent+"  # also authority, instructor, team, SubStatement (`related_agents`)
+RELATED_AGENT = "agent+"  # authority, instructor, team, SubStatement (`related_agents` adds these)
 VERB = "verb"
 ACTIVITY = "activity"  # object (`activity`)
-RELATED_ACTIVITY = "activity+"  # also context activities, SubStatement (`related_activities`)
+RELATED_ACTIVITY = "activity+"  # context activities, SubStatement (`related_activities` adds these)
 REGISTRATION = "registration"
 AUTHORITY = "authority"  # the credential that stored it, for statements/read/mine
 VOIDS = "voids"  # the statement a voiding statement voids
@@ -27,6 +27,12 @@ INHERITED_KINDS = (AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGIS
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 
 IndexKey = tuple[str, str]
+
+# A related_* filter matches either kind; storing only the extras keeps the index small.
+AGENT_KINDS = (AGENT,)
+RELATED_AGENT_KINDS = (AGENT, RELATED_AGENT)
+ACTIVITY_KINDS = (ACTIVITY,)
+RELATED_ACTIVITY_KINDS = (ACTIVITY, RELATED_ACTIVITY)
 
 
 def agent_key(agent: Any) -> str | None:
@@ -155,11 +161,11 @@ def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
         ]
         related_activities += _related_activity_ids(sub)
     keys.update((AGENT, key) for key in direct_agents)
-    keys.update((RELATED_AGENT, key) for key in related_agents)
+    keys.update((RELATED_AGENT, key) for key in set(related_agents) - set(direct_agents))
     own_activity = _activity_id(statement.get("object"))
     if own_activity is not None:
         keys.add((ACTIVITY, own_activity))
-    keys.update((RELATED_ACTIVITY, activity) for activity in related_activities)
+    keys.update((RELATED_ACTIVITY, a) for a in set(related_activities) - {own_activity})
     context = statement.get("context")
     if isinstance(context, dict) and isinstance(context.get("registration"), str):
         keys.add((REGISTRATION, context["registration"].lower()))

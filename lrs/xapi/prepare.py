@@ -30,15 +30,36 @@ def format_instant_ms(epoch_ms: int) -> str:
 
 
 class StoredClock:
-    """Hands out `stored` instants in milliseconds that never go backwards within a process."""
+    """Hands out `stored` instants in milliseconds that never go backwards within a process,
+    and knows which of them belong to writes not yet committed."""
 
     def __init__(self) -> None:
         self._last_ms = 0
+        self._in_flight: dict[int, int] = {}
 
     def now_ms(self) -> int:
         now = time.time_ns() // 1_000_000
         self._last_ms = max(now, self._last_ms)
         return self._last_ms
+
+    def start_write(self) -> int:
+        """A `stored` instant for a write that is about to commit."""
+        stored = self.now_ms()
+        self._in_flight[stored] = self._in_flight.get(stored, 0) + 1
+        return stored
+
+    def finish_write(self, stored_ms: int) -> None:
+        left = self._in_flight.get(stored_ms, 0) - 1
+        if left > 0:
+            self._in_flight[stored_ms] = left
+        else:
+            self._in_flight.pop(stored_ms, None)
+
+    def consistent_through_ms(self) -> int:
+        """Every statement stored before this instant is committed (X-Experience-API-Consistent-Through)."""
+        if self._in_flight:
+            return min(self._in_flight) - 1
+        return self.now_ms()
 
 
 def version_property(request_version: str) -> str:
@@ -46,11 +67,29 @@ def version_property(request_version: str) -> str:
     return "2.0.0" if request_version.startswith("2.") else "1.0.0"
 
 
+def _context_activities_as_lists(statement: Statement) -> Statement:
+    """contextActivities values are always served as arrays (Data 2.4.6.2)."""
+    context = statement.get("context")
+    groups = context.get("contextActivities") if isinstance(context, dict) else None
+    if not isinstance(groups, dict) or all(isinstance(v, list) for v in groups.values()):
+        return statement
+    lists = {name: value if isinstance(value, list) else [value] for name, value in groups.items()}
+    return {**statement, "context": {**context, "contextActivities": lists}}
+
+
+def _normalised(statement: Statement) -> Statement:
+    statement = _context_activities_as_lists(statement)
+    obj = statement.get("object")
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        statement = {**statement, "object": _context_activities_as_lists(obj)}
+    return statement
+
+
 def prepare_statement(
     statement: Statement, authority: Authority, stored_ms: int, request_version: str
 ) -> Statement:
     """A copy ready to store: the client's properties first, then what the LRS sets."""
-    prepared = dict(statement)
+    prepared = dict(_normalised(statement))
     prepared["id"] = str(statement["id"]).lower() if "id" in statement else str(uuid.uuid4())
     stored = format_instant_ms(stored_ms)
     prepared.setdefault("timestamp", stored)

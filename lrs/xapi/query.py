@@ -34,11 +34,15 @@ class SingleQuery:
     attachments: bool = False
 
 
+# (kinds, value): a statement matches when it has an index row of one of the kinds.
+Filter = tuple[tuple[str, ...], str]
+
+
 @dataclass(frozen=True)
 class StatementQuery:
-    """GET many statements; `filters` are (kind, value) keys every result must carry."""
+    """GET many statements; every filter must match each result."""
 
-    filters: tuple[index.IndexKey, ...] = ()
+    filters: tuple[Filter, ...] = ()
     since_ms: int | None = None
     until_ms: int | None = None
     limit: int = 0
@@ -119,25 +123,25 @@ def parse_single(params: dict[str, str]) -> SingleQuery | None:
 def parse_query(params: dict[str, str], version: str, default_limit: int, max_limit: int) -> StatementQuery:
     """A many-statement GET. Raises BadRequest naming the bad parameter."""
     _check_known(params)
-    filters: list[index.IndexKey] = []
+    filters: list[Filter] = []
     if "agent" in params:
         related = parse_bool("related_agents", params.get("related_agents", "false"))
         key = index.agent_key(parse_agent_param(params["agent"], version))
-        filters.append((index.RELATED_AGENT if related else index.AGENT, str(key)))
+        filters.append((index.RELATED_AGENT_KINDS if related else index.AGENT_KINDS, str(key)))
     elif "related_agents" in params:
         parse_bool("related_agents", params["related_agents"])
     if "verb" in params:
-        filters.append((index.VERB, _iri("verb", params["verb"])))
+        filters.append(((index.VERB,), _iri("verb", params["verb"])))
     if "activity" in params:
         related = parse_bool("related_activities", params.get("related_activities", "false"))
-        kind = index.RELATED_ACTIVITY if related else index.ACTIVITY
-        filters.append((kind, _iri("activity", params["activity"])))
+        kinds = index.RELATED_ACTIVITY_KINDS if related else index.ACTIVITY_KINDS
+        filters.append((kinds, _iri("activity", params["activity"])))
     elif "related_activities" in params:
         parse_bool("related_activities", params["related_activities"])
     if "registration" in params:
         if not is_uuid(params["registration"]):
             raise BadRequest(f"registration: must be a UUID, got {params['registration']!r}")
-        filters.append((index.REGISTRATION, params["registration"].lower()))
+        filters.append(((index.REGISTRATION,), params["registration"].lower()))
     fmt, attachments = _shape(params)
     return StatementQuery(
         filters=tuple(filters),
@@ -160,9 +164,11 @@ def _iri(name: str, value: str) -> str:
 def _limit(raw: str | None, default_limit: int, max_limit: int) -> int:
     if raw is None:
         return default_limit
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit() admits "²", which int() refuses, and a number too long
+    # for int() (over 4,300 digits) is over any limit anyway.
+    if not (raw.isascii() and raw.isdigit()):
         raise BadRequest(f"limit: must be a non-negative integer, got {raw!r}")
-    value = int(raw)
+    value = int(raw) if len(raw) <= 18 else max_limit
     # 0 means "the most the server allows" (2.1.3).
     return max_limit if value == 0 else min(value, max_limit)
 
