@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lrs.api import about, statements
+from lrs.api import about, activities, agents, documents, statements
 from lrs.api._http import json_response
 from lrs.api.alternate import AlternateRequestMiddleware
+from lrs.api.consistency import ConsistentThroughMiddleware
 from lrs.api.paths import PathNormaliserMiddleware
 from lrs.api.version import XapiVersionMiddleware
 from lrs.config import Settings
@@ -43,6 +44,11 @@ def _routes() -> list[Route]:
         Route("/xapi/statements", statements.get_statements, methods=["GET"]),
         Route("/xapi/statements", statements.put_statement, methods=["PUT"]),
         Route("/xapi/statements", statements.post_statements, methods=["POST"]),
+        Route("/xapi/activities/state", documents.state, methods=documents.METHODS),
+        Route("/xapi/activities/profile", documents.activity_profile, methods=documents.METHODS),
+        Route("/xapi/agents/profile", documents.agent_profile, methods=documents.METHODS),
+        Route("/xapi/activities", activities.get_activity, methods=["GET"]),
+        Route("/xapi/agents", agents.get_agent, methods=["GET"]),
     ]
 
 
@@ -92,7 +98,8 @@ def create_app(
             max_age=86400,
         ),
         Middleware(AlternateRequestMiddleware, max_body_bytes=settings.max_body_bytes),
-        Middleware(XapiVersionMiddleware),
+        Middleware(XapiVersionMiddleware, default_version=settings.default_xapi_version),
+        Middleware(ConsistentThroughMiddleware),
     ]
     return Starlette(
         routes=_routes(),

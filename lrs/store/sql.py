@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlmodel import SQLModel
 
 from lrs.store import dialects, tables  # noqa: F401  (tables registers the metadata)
+from lrs.store.agents import AgentQueries
 from lrs.store.credentials import CredentialQueries
+from lrs.store.documents import DocumentQueries
 from lrs.store.statements import StatementQueries
 
 
@@ -24,6 +26,8 @@ class Transaction:
     conn: AsyncConnection
     statements: StatementQueries
     credentials: CredentialQueries
+    documents: DocumentQueries
+    agents: AgentQueries
 
 
 class SqlStore:
@@ -51,6 +55,8 @@ class SqlStore:
             conn=conn,
             statements=StatementQueries(conn, self.engine),
             credentials=CredentialQueries(conn, self.engine),
+            documents=DocumentQueries(conn, self.engine),
+            agents=AgentQueries(conn, self.engine),
         )
 
     @asynccontextmanager
