@@ -22,8 +22,9 @@ from lrs.api.paths import PathNormaliserMiddleware
 from lrs.api.version import XapiVersionMiddleware
 from lrs.config import Settings
 from lrs.errors import XapiError
-from lrs.ops.context import LrsContext, StatementListener
+from lrs.ops.context import LrsContext
 from lrs.ops.credentials import CredentialChecker
+from lrs.plugins import Plugin, installed_plugins
 from lrs.store.sql import SqlStore
 
 log = logging.getLogger("lrs")
@@ -68,22 +69,29 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": "InternalError", "message": "the LRS failed; see its log"}, 500)
 
 
-def create_app(
-    settings: Settings | None = None, listeners: list[StatementListener] | None = None
-) -> Starlette:
-    """The ASGI application. The store opens (and its schema is created) on startup."""
+def create_app(settings: Settings | None = None, plugins: list[Plugin] | None = None) -> Starlette:
+    """The ASGI application. The store opens (and its schema is created) on startup.
+
+    `plugins` defaults to every installed plugin; tests pass exactly the ones they need.
+    """
     settings = settings or Settings.from_env()
+    active = installed_plugins() if plugins is None else plugins
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = SqlStore(settings.database_url)
         await store.create_schema()
-        ctx = LrsContext(store=store, settings=settings, listeners=list(listeners or []))
+        ctx = LrsContext(store=store, settings=settings)
+        for plugin in active:
+            ctx.listeners.extend(plugin.listeners(ctx))
+            await plugin.startup(ctx)
         app.state.lrs = ctx
         app.state.credentials = CredentialChecker(ctx)
         try:
             yield
         finally:
+            for plugin in active:
+                await plugin.shutdown()
             await store.close()
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
@@ -101,8 +109,9 @@ def create_app(
         Middleware(XapiVersionMiddleware, default_version=settings.default_xapi_version),
         Middleware(ConsistentThroughMiddleware),
     ]
+    routes = _routes() + [route for plugin in active for route in plugin.routes()]
     return Starlette(
-        routes=_routes(),
+        routes=routes,
         middleware=middleware,
         exception_handlers={
             XapiError: _xapi_error,

@@ -121,5 +121,14 @@ def credentials_revoke(key: str) -> None:
     typer.echo(f"revoked {key}")
 
 
+def _add_plugin_commands() -> None:
+    from lrs.plugins import installed_plugins
+
+    for plugin in installed_plugins():
+        for name, group in plugin.commands().items():
+            app.add_typer(group, name=name)
+
+
 def main() -> None:
+    _add_plugin_commands()
     app()

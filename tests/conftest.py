@@ -78,7 +78,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    application = create_app(settings)
+    application = create_app(settings, plugins=[])
     async with application.router.lifespan_context(application):
         yield application
 
@@ -171,7 +171,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/live.sqlite3")
     credential = asyncio.run(_prepare_database(settings))
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(settings, plugins=[]), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

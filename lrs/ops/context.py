@@ -12,11 +12,14 @@ from lrs.xapi.prepare import StoredClock
 
 
 class StatementListener(Protocol):
-    """Plug-in point for code outside the xAPI core (e.g. course progress), called after commit."""
+    """Told after each commit which statements were stored and which ids they voided.
 
-    async def statements_stored(self, statements: list[Statement]) -> None: ...
+    Listeners that keep derived state should read `lrs.ops.statement_feed` from their own
+    checkpoint rather than trust every notification to arrive (a process can die between
+    commit and notification).
+    """
 
-    async def statements_voided(self, statement_ids: list[str]) -> None: ...
+    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None: ...
 
 
 @dataclass

@@ -174,8 +174,7 @@ async def save_statements(
     finally:
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
+    voided_ids = sorted(voided | voided_early)
     for listener in ctx.listeners:
-        await listener.statements_stored(new)
-        if voided:
-            await listener.statements_voided(sorted(voided))
+        await listener.statements_stored(new, voided_ids)
     return [s["id"] for s in prepared]

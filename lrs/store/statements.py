@@ -97,6 +97,16 @@ class StatementQueries:
         stmt = _select_page(query, after_seq, extra).limit(limit)
         return [_stored(row) for row in await self.conn.execute(stmt)]
 
+    async def find_statements_after(self, after_seq: int, limit: int) -> list[StoredStatement]:
+        """Statements in storage order, voided ones included (the statement feed)."""
+        stmt = (
+            select(statement_t)
+            .where(statement_t.c.seq > after_seq)
+            .order_by(statement_t.c.seq)
+            .limit(limit)
+        )
+        return [_stored(row) for row in await self.conn.execute(stmt)]
+
     async def get_attachments(self, sha2s: list[str]) -> dict[str, tuple[str, bytes]]:
         found: dict[str, tuple[str, bytes]] = {}
         for chunk in _chunks(sha2s):

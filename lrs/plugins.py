@@ -1,0 +1,53 @@
+"""The small interface through which code outside the xAPI core (e.g. ACBC courses) plugs in.
+
+A plugin can add HTTP routes, listen to stored statements, add `lrs` sub-commands and run
+start-up work. Installed plugins are found through the `acbc_lrs.plugins` entry point group,
+so the core never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    import typer
+
+    from lrs.ops.context import LrsContext, StatementListener
+
+ENTRY_POINT_GROUP = "acbc_lrs.plugins"
+
+
+@runtime_checkable
+class Plugin(Protocol):
+    name: str
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """Routes added to the application (e.g. a Mount under /api/v1)."""
+        ...
+
+    def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
+        """Listeners told about every committed batch of statements."""
+        ...
+
+    def commands(self) -> dict[str, typer.Typer]:
+        """`lrs NAME ...` sub-command groups."""
+        ...
+
+    async def startup(self, ctx: LrsContext) -> None:
+        """Work after the core schema exists and before the first request."""
+        ...
+
+    async def shutdown(self) -> None: ...
+
+
+def installed_plugins() -> list[Plugin]:
+    """Every plugin registered under the entry point group, in name order."""
+    found: list[Plugin] = []
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        plugin = entry.load()
+        found.append(plugin() if isinstance(plugin, type) else plugin)
+    return found
