@@ -17,16 +17,21 @@ class AgentQueries:
         self.conn = conn
 
     async def find_statements_naming(self, agent_key: str, limit: int) -> list[str]:
-        """Bodies of the newest non-voided statements that name the agent anywhere, newest first."""
+        """Bodies of the newest non-voided statements naming the agent anywhere, newest first."""
         i, s = index_t, statement_t
-        stmt = (
-            select(s.c.seq, s.c.body)
-            .select_from(i.join(s, s.c.seq == i.c.seq))
-            .where(
-                i.c.kind.in_((AGENT, RELATED_AGENT)), i.c.value == agent_key, s.c.voided.is_(False)
-            )
+        # Pick the seqs from the index alone, so only `limit` statement bodies are read.
+        newest = (
+            select(i.c.seq)
+            .where(i.c.kind.in_((AGENT, RELATED_AGENT)), i.c.value == agent_key)
             .distinct()
-            .order_by(s.c.seq.desc())
+            .order_by(i.c.seq.desc())
             .limit(limit)
+            .subquery()
         )
-        return [body for _, body in await self.conn.execute(stmt)]
+        stmt = (
+            select(s.c.body)
+            .join(newest, s.c.seq == newest.c.seq)
+            .where(s.c.voided.is_(False))
+            .order_by(s.c.seq.desc())
+        )
+        return [body for (body,) in await self.conn.execute(stmt)]

@@ -33,11 +33,18 @@ class Resource:
     deletes_many: bool
 
 
-STATE = Resource("state", "State", "stateId", True, True, True, True)
+STATE = Resource(
+    kind="state", name="State", id_param="stateId",
+    has_activity=True, has_agent=True, has_registration=True, deletes_many=True,
+)  # fmt: skip
 ACTIVITY_PROFILE = Resource(
-    "activity_profile", "Activity Profile", "profileId", True, False, False, False
-)
-AGENT_PROFILE = Resource("agent_profile", "Agent Profile", "profileId", False, True, False, False)
+    kind="activity_profile", name="Activity Profile", id_param="profileId",
+    has_activity=True, has_agent=False, has_registration=False, deletes_many=False,
+)  # fmt: skip
+AGENT_PROFILE = Resource(
+    kind="agent_profile", name="Agent Profile", id_param="profileId",
+    has_activity=False, has_agent=True, has_registration=False, deletes_many=False,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
