@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from lrs.app import create_app
 from lrs.config import Settings
+from lrs.ops import credentials as credentials_ops
 from lrs.ops.context import LrsContext
 from lrs.ops.credentials import add_credential
 from lrs.store.sql import SqlStore
@@ -54,6 +55,47 @@ async def _drop_database(name: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_secret_hashing() -> Iterator[None]:
+    """Secrets are hashed at scrypt's production cost (~0.1 s) when a credential is made and
+    when it is first checked: twice a test, most of the suite's time. Tests use a low cost;
+    the code path and hash format stay the production ones."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials_ops, "SCRYPT_N", 2**4)
+        yield
+
+
+# PostgreSQL test databases emptied after use and ready for the next test: creating and
+# dropping a database costs ~0.5 s a test, emptying its schema ~0.01 s.
+_EMPTY_DATABASES: list[str] = []
+
+
+async def _empty_database(name: str) -> None:
+    """Back to what CREATE DATABASE gives: no connections, an empty public schema."""
+    import asyncpg
+
+    assert POSTGRES_URL is not None
+    conn = await asyncpg.connect(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    async def drop_all() -> None:
+        for name in _EMPTY_DATABASES:
+            await _drop_database(name)
+
+    if _EMPTY_DATABASES:
+        asyncio.run(drop_all())
+
+
 @pytest.fixture(params=ENGINES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database on each engine (PostgreSQL only with LRS_TEST_POSTGRES_URL)."""
@@ -62,13 +104,21 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     if not POSTGRES_URL:
         pytest.skip("LRS_TEST_POSTGRES_URL is not set")
-    name = f"lrs_test_{uuid.uuid4().hex[:12]}"
-    await _create_database(name)
+    if _EMPTY_DATABASES:
+        name = _EMPTY_DATABASES.pop()
+    else:
+        name = f"lrs_test_{uuid.uuid4().hex[:12]}"
+        await _create_database(name)
     base = asyncpg_url(POSTGRES_URL).rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        await _drop_database(name)
+        try:
+            await _empty_database(name)
+        except Exception:
+            await _drop_database(name)
+        else:
+            _EMPTY_DATABASES.append(name)
 
 
 @pytest.fixture

@@ -37,20 +37,26 @@ class NewCredential:
     scopes: tuple[str, ...]
 
 
-def hash_secret(secret: str, salt: bytes | None = None) -> str:
+# scrypt's work factor for new secrets; each hash records its own, so it can be raised later.
+SCRYPT_N = 2**14
+
+
+def hash_secret(secret: str, salt: bytes | None = None, n: int | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    n = n or SCRYPT_N
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+    return f"scrypt${n}${salt.hex()}${digest.hex()}"
 
 
 def secret_matches(secret: str, secret_hash: str) -> bool:
     try:
-        scheme, salt_hex, _ = secret_hash.split("$")
+        scheme, n, salt_hex, _ = secret_hash.split("$")
+        salt, cost = bytes.fromhex(salt_hex), int(n)
     except ValueError:
         return False
     if scheme != "scrypt":
         return False
-    return hmac.compare_digest(hash_secret(secret, bytes.fromhex(salt_hex)), secret_hash)
+    return hmac.compare_digest(hash_secret(secret, salt, cost), secret_hash)
 
 
 def check_scopes(scopes: list[str]) -> tuple[str, ...]:

@@ -116,7 +116,7 @@ def statement_activities(statement: Statement) -> Iterator[dict[str, Any]]:
         if part is None:
             continue
         obj = part.get("object")
-        if _activity_id(obj) is not None:
+        if isinstance(obj, dict) and _activity_id(obj) is not None:
             yield obj
         yield from context_activities(part.get("context"))
 

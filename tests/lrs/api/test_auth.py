@@ -1,4 +1,4 @@
-"""Who may do what: Basic credentials, revocation, xAPI scopes and the version header (Communication 4, 6.2)."""
+"""Who may do what: credentials, revocation, scopes and the version header (Communication 4)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ V103 = {"X-Experience-API-Version": "1.0.3"}
 
 
 @asynccontextmanager
-async def client_for(app: Starlette, credential: Credential | None) -> AsyncIterator[httpx.AsyncClient]:
+async def client_for(
+    app: Starlette, credential: Credential | None
+) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
@@ -65,11 +67,15 @@ async def test_missing_or_wrong_credentials_are_401(
             )
             assert response.status_code == 401, (case, method)
             assert response.json()["message"], case
-    right = await anonymous.get(URL, headers=_basic(f"{credential.key}:{credential.secret}".encode()))
+    right = await anonymous.get(
+        URL, headers=_basic(f"{credential.key}:{credential.secret}".encode())
+    )
     assert right.status_code == 200
 
 
-async def test_a_revoked_credential_is_refused(lrs: LrsContext, app: Starlette, settings: Settings) -> None:
+async def test_a_revoked_credential_is_refused(
+    lrs: LrsContext, app: Starlette, settings: Settings
+) -> None:
     never_used = await make_credential(lrs, ["all"])
     in_use = await make_credential(lrs, ["all"])
     async with client_for(app, in_use) as http:
@@ -80,7 +86,7 @@ async def test_a_revoked_credential_is_refused(lrs: LrsContext, app: Starlette, 
         assert (await http.get(URL)).status_code == 401
     # This app may remember a recent success for up to CACHE_SECONDS (5 s); a process that
     # has not seen the credential (another worker, or after a restart) refuses it at once.
-    fresh = create_app(settings)
+    fresh = create_app(settings, plugins=[])
     async with fresh.router.lifespan_context(fresh), client_for(fresh, in_use) as http:
         response = await http.post(URL, json=statement())
         assert response.status_code == 401
@@ -122,14 +128,18 @@ async def test_read_mine_sees_only_its_own_statements(
     lrs: LrsContext, app: Starlette, client: httpx.AsyncClient
 ) -> None:
     (theirs,) = (await client.post(URL, json=statement())).json()
-    mine_only = await make_credential(lrs, ["statements/write", "statements/read/mine"], name="kiosk")
+    mine_only = await make_credential(
+        lrs, ["statements/write", "statements/read/mine"], name="kiosk"
+    )
     async with client_for(app, mine_only) as http:
         (mine,) = (await http.post(URL, json=statement())).json()
         assert await _ids(http) == {mine}
         assert (await http.get(URL, params={"statementId": mine})).status_code == 200
         assert (await http.get(URL, params={"statementId": theirs})).status_code == 404
         agent = json.dumps(statement()["actor"])
-        assert {s["id"] for s in (await http.get(URL, params={"agent": agent})).json()["statements"]} == {mine}
+        assert {
+            s["id"] for s in (await http.get(URL, params={"agent": agent})).json()["statements"]
+        } == {mine}
         # Paging keeps the restriction.
         await http.post(URL, json=[statement() for _ in range(3)])
         first = (await http.get(URL, params={"limit": "2"})).json()
@@ -142,7 +152,9 @@ async def test_read_mine_sees_only_its_own_statements(
 # --- versions (Communication 6.2, About) --------------------------------------------------------
 
 
-async def test_about_needs_no_credential_and_lists_both_versions(anonymous: httpx.AsyncClient) -> None:
+async def test_about_needs_no_credential_and_lists_both_versions(
+    anonymous: httpx.AsyncClient,
+) -> None:
     response = await anonymous.get("/xapi/about")
     assert response.status_code == 200
     assert {"1.0.3", "2.0.0"} <= set(response.json()["version"])
@@ -161,8 +173,13 @@ async def test_the_version_header_is_required_and_checked(
 
 
 async def test_each_request_is_answered_in_its_version(client: httpx.AsyncClient) -> None:
-    for sent, served in (("1.0.0", "1.0.3"), ("1.0.1", "1.0.3"), ("1.0.2", "1.0.3"),
-                         ("1.0.3", "1.0.3"), ("2.0.0", "2.0.0")):
+    for sent, served in (
+        ("1.0.0", "1.0.3"),
+        ("1.0.1", "1.0.3"),
+        ("1.0.2", "1.0.3"),
+        ("1.0.3", "1.0.3"),
+        ("2.0.0", "2.0.0"),
+    ):
         headers = {"X-Experience-API-Version": sent}
         posted = await client.post(URL, json=statement(), headers=headers)
         assert posted.status_code == 200, sent

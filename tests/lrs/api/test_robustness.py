@@ -1,4 +1,4 @@
-"""Bodies no client should send: each gets a 4xx with a JSON message, never a 500, and stores nothing."""
+"""Bodies no client should send: each a 4xx with a JSON message, never a 500; nothing stored."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def _deep_extension(depth: int) -> bytes:
     value: object = "bottom"
     for _ in range(depth):
         value = [value]
-    return json.dumps(statement(result={"extensions": {"https://acbc.iom.int/x/deep": value}})).encode()
+    return json.dumps(
+        statement(result={"extensions": {"https://acbc.iom.int/x/deep": value}})
+    ).encode()
 
 
 BAD_BODIES: dict[str, tuple[bytes, str | None]] = {
@@ -116,8 +118,11 @@ async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_oversized_alternate_request_is_413(client: httpx.AsyncClient) -> None:
-    form = {"content": json.dumps(statement(result={"response": "x" * BODY_LIMIT})),
-            "Content-Type": JSON, "X-Experience-API-Version": "1.0.3"}
+    form = {
+        "content": json.dumps(statement(result={"response": "x" * BODY_LIMIT})),
+        "Content-Type": JSON,
+        "X-Experience-API-Version": "1.0.3",
+    }
     response = await client.post(URL, params={"method": "POST"}, data=form)
     _assert_refused(response, "alternate")
     assert response.status_code == 413

@@ -1,4 +1,4 @@
-"""The Statement resource as its users exercise it: write, void, read, filter, page (Communication 2.1)."""
+"""The Statement resource as its users exercise it: write, void, read, filter, page (Comm. 2.1)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,18 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import statement
+from tests.conftest import Credential, statement
 
 AMINA = {"objectType": "Agent", "mbox": "mailto:amina@example.org", "name": "Amina"}
 BOB = {"objectType": "Agent", "mbox": "mailto:bob@example.org", "name": "Bob"}
 CHEN = {"objectType": "Agent", "account": {"homePage": "https://moodle.acbc.iom.int", "name": "42"}}
-TEAM = {"objectType": "Group", "name": "Cohort 3", "mbox": "mailto:cohort3@example.org",
-        "member": [BOB, CHEN]}
+TEAM = {
+    "objectType": "Group",
+    "name": "Cohort 3",
+    "mbox": "mailto:cohort3@example.org",
+    "member": [BOB, CHEN],
+}
 COURSE = "https://acbc.iom.int/courses/ibm-101"
 MODULE = "https://acbc.iom.int/courses/ibm-101/module-1"
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
@@ -81,7 +84,9 @@ def iso(value: str) -> datetime:
 # --- writing -----------------------------------------------------------------------------------
 
 
-async def test_post_assigns_ids_in_order_and_stamps_what_the_lrs_owns(client: httpx.AsyncClient) -> None:
+async def test_post_assigns_ids_in_order_and_stamps_what_the_lrs_owns(
+    client: httpx.AsyncClient,
+) -> None:
     sent = [statement(), statement(actor=BOB), statement(actor=CHEN)]
     ids = await post(client, *sent)
     assert len(ids) == 3 and len(set(ids)) == 3
@@ -96,11 +101,15 @@ async def test_post_assigns_ids_in_order_and_stamps_what_the_lrs_owns(client: ht
         assert "account" in got["authority"]
 
 
-async def test_authority_sent_by_the_client_is_replaced(client: httpx.AsyncClient) -> None:
+async def test_authority_sent_by_the_client_is_replaced(
+    client: httpx.AsyncClient, credential: Credential
+) -> None:
     forged = {"objectType": "Agent", "mbox": "mailto:director@example.org"}
     (statement_id,) = await post(client, statement(authority=forged))
-    got = await get_one(client, statement_id)
-    assert got["authority"] != forged
+    authority = (await get_one(client, statement_id))["authority"]
+    # The credential that stored the statement vouches for it (Data 2.4.9).
+    assert authority["account"]["name"] == credential.key
+    assert "mbox" not in authority
 
 
 async def test_put_stores_under_the_statement_id(client: httpx.AsyncClient) -> None:
@@ -112,7 +121,9 @@ async def test_put_stores_under_the_statement_id(client: httpx.AsyncClient) -> N
 
 
 async def test_version_2_statements_get_version_2(client: httpx.AsyncClient) -> None:
-    response = await client.post(URL, json=statement(), headers={"X-Experience-API-Version": "2.0.0"})
+    response = await client.post(
+        URL, json=statement(), headers={"X-Experience-API-Version": "2.0.0"}
+    )
     assert response.status_code == 200
     assert (await get_one(client, response.json()[0]))["version"] == "2.0.0"
 
@@ -142,20 +153,25 @@ async def test_sending_the_same_statement_again_is_accepted_once(client: httpx.A
     statement_id = str(uuid.uuid4())
     # No timestamp: the LRS fills it from `stored`, which must not make the resend differ.
     body = statement(id=statement_id)
-    assert (await client.put(URL, params={"statementId": statement_id}, json=body)).status_code == 204
+    first = await client.put(URL, params={"statementId": statement_id}, json=body)
     await asyncio.sleep(0.005)
-    assert (await client.put(URL, params={"statementId": statement_id}, json=body)).status_code == 204
+    again = await client.put(URL, params={"statementId": statement_id}, json=body)
+    assert (first.status_code, again.status_code) == (204, 204)
     # A verb display and activity definition are not part of what the statement asserts.
     relabelled = {**body, "verb": {**body["verb"], "display": {"fr": "a terminé"}}}
-    again, other = await post(client, relabelled, statement())
-    assert again == statement_id
+    resent, other = await post(client, relabelled, statement())
+    assert resent == statement_id
     assert sorted(await query_ids(client)) == sorted([statement_id, other])
 
 
-async def test_same_id_with_other_content_is_409_and_the_first_stays(client: httpx.AsyncClient) -> None:
+async def test_same_id_with_other_content_is_409_and_the_first_stays(
+    client: httpx.AsyncClient,
+) -> None:
     statement_id = str(uuid.uuid4())
     await post(client, statement(id=statement_id))
-    response = await client.put(URL, params={"statementId": statement_id}, json=statement(actor=BOB))
+    response = await client.put(
+        URL, params={"statementId": statement_id}, json=statement(actor=BOB)
+    )
     assert response.status_code == 409
     assert response.json()["message"]
     assert (await get_one(client, statement_id))["actor"] == AMINA
@@ -186,11 +202,34 @@ async def test_a_batch_naming_one_id_twice_is_rejected(client: httpx.AsyncClient
     assert await query(client) == []
 
 
+async def test_the_same_id_sent_at_once_is_stored_once(client: httpx.AsyncClient) -> None:
+    # A client retrying on a timeout can race its own first attempt.
+    statement_id = str(uuid.uuid4())
+    same = await asyncio.gather(
+        *(client.put(URL, params={"statementId": statement_id}, json=statement()) for _ in range(5))
+    )
+    assert [r.status_code for r in same] == [204] * 5
+    other_id = str(uuid.uuid4())
+    differing = await asyncio.gather(
+        *(
+            client.post(
+                URL,
+                json=[statement(actor=BOB), statement(id=other_id, result={"score": {"raw": n}})],
+            )
+            for n in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in differing) == [200, 409, 409, 409]
+    assert len(await query_ids(client)) == 3  # the first id, and the winning batch
+
+
 async def test_a_statement_cannot_be_stored_nested_beyond_reason(client: httpx.AsyncClient) -> None:
     deep: Any = "bottom"
     for _ in range(300):
         deep = {"level": deep}
-    response = await client.post(URL, json=statement(result={"extensions": {"https://x.org/e": deep}}))
+    response = await client.post(
+        URL, json=statement(result={"extensions": {"https://x.org/e": deep}})
+    )
     assert response.status_code == 400
     assert await query(client) == []
 
@@ -198,7 +237,9 @@ async def test_a_statement_cannot_be_stored_nested_beyond_reason(client: httpx.A
 # --- voiding (Data 2.3.2, Communication 2.1.4) ------------------------------------------------
 
 
-async def test_a_voided_statement_leaves_queries_but_stays_readable(client: httpx.AsyncClient) -> None:
+async def test_a_voided_statement_leaves_queries_but_stays_readable(
+    client: httpx.AsyncClient,
+) -> None:
     target, keep = await post(client, statement(), statement(verb={"id": ATTEMPTED}))
     (voider,) = await post(client, voiding(target))
     assert (await client.get(URL, params={"statementId": target})).status_code == 404
@@ -257,8 +298,12 @@ async def test_statement_ids_are_matched_case_insensitively(client: httpx.AsyncC
 async def test_statement_id_with_another_filter_is_400(client: httpx.AsyncClient) -> None:
     (statement_id,) = await post(client, statement())
     for extra in (
-        {"agent": agent_param(AMINA)}, {"verb": COMPLETED}, {"limit": "1"}, {"ascending": "true"},
-        {"since": "2020-01-01T00:00:00Z"}, {"registration": str(uuid.uuid4())},
+        {"agent": agent_param(AMINA)},
+        {"verb": COMPLETED},
+        {"limit": "1"},
+        {"ascending": "true"},
+        {"since": "2020-01-01T00:00:00Z"},
+        {"registration": str(uuid.uuid4())},
         {"voidedStatementId": str(uuid.uuid4())},
     ):
         response = await client.get(URL, params={"statementId": statement_id, **extra})
@@ -274,12 +319,23 @@ async def test_statement_id_allows_format_and_attachments(client: httpx.AsyncCli
 
 async def test_unknown_or_malformed_parameters_are_400(client: httpx.AsyncClient) -> None:
     for params in (
-        {"actor": agent_param(AMINA)}, {"statementid": str(uuid.uuid4())}, {"page": "2"},
-        {"agent": "amina@example.org"}, {"agent": json.dumps({"name": "no identifier"})},
-        {"verb": "completed"}, {"activity": "not an iri"}, {"registration": "123"},
-        {"since": "yesterday"}, {"until": "2024-01-01T00:00:00"}, {"limit": "-1"},
-        {"limit": "ten"}, {"ascending": "yes"}, {"format": "full"}, {"attachments": "1"},
-        {"related_agents": "maybe"}, {"more": "not-a-token"},
+        {"actor": agent_param(AMINA)},
+        {"statementid": str(uuid.uuid4())},
+        {"page": "2"},
+        {"agent": "amina@example.org"},
+        {"agent": json.dumps({"name": "no identifier"})},
+        {"verb": "completed"},
+        {"activity": "not an iri"},
+        {"registration": "123"},
+        {"since": "yesterday"},
+        {"until": "2024-01-01T00:00:00"},
+        {"limit": "-1"},
+        {"limit": "ten"},
+        {"ascending": "yes"},
+        {"format": "full"},
+        {"attachments": "1"},
+        {"related_agents": "maybe"},
+        {"more": "not-a-token"},
     ):
         response = await client.get(URL, params=params)
         assert response.status_code == 400, params
@@ -340,8 +396,7 @@ async def test_agent_matches_actor_object_and_group_members(client: httpx.AsyncC
     by_amina, about_amina, by_team, by_bob = await post(
         client,
         statement(),
-        statement(actor=BOB, verb={"id": "http://adlnet.gov/expapi/verbs/mentored"},
-                  object=AMINA),
+        statement(actor=BOB, verb={"id": "http://adlnet.gov/expapi/verbs/mentored"}, object=AMINA),
         statement(actor=TEAM),
         statement(actor=BOB),
     )
@@ -357,19 +412,26 @@ async def test_agent_matches_actor_object_and_group_members(client: httpx.AsyncC
 
 
 async def test_related_agents_reaches_context_authority_and_substatements(
-    client: httpx.AsyncClient, credential: Any
+    client: httpx.AsyncClient,
 ) -> None:
     taught, in_team, sub = await post(
         client,
         statement(context={"instructor": BOB}),
         statement(context={"team": {**TEAM, "member": [CHEN]}}),
-        statement(object={
-            "objectType": "SubStatement", "actor": BOB,
-            "verb": {"id": COMPLETED}, "object": {"id": MODULE},
-        }),
+        statement(
+            object={
+                "objectType": "SubStatement",
+                "actor": BOB,
+                "verb": {"id": COMPLETED},
+                "object": {"id": MODULE},
+            }
+        ),
     )
     assert await query_ids(client, agent=agent_param(BOB)) == []
-    assert set(await query_ids(client, agent=agent_param(BOB), related_agents="true")) == {taught, sub}
+    assert set(await query_ids(client, agent=agent_param(BOB), related_agents="true")) == {
+        taught,
+        sub,
+    }
     assert await query_ids(client, agent=agent_param(CHEN), related_agents="true") == [in_team]
     authority = (await get_one(client, taught))["authority"]
     everything = await query_ids(client, agent=agent_param(authority), related_agents="true")
@@ -388,17 +450,32 @@ async def test_activity_and_related_activities(client: httpx.AsyncClient) -> Non
     on_course, in_course, sub = await post(
         client,
         statement(),
-        statement(object={"id": MODULE},
-                  context={"contextActivities": {"parent": [{"id": COURSE}], "grouping": {"id": "https://acbc.iom.int"}}}),
-        statement(actor=BOB, verb={"id": "http://adlnet.gov/expapi/verbs/asked"}, object={
-            "objectType": "SubStatement", "actor": AMINA, "verb": {"id": COMPLETED},
-            "object": {"id": "https://acbc.iom.int/courses/other"},
-            "context": {"contextActivities": {"category": [{"id": COURSE}]}},
-        }),
+        statement(
+            object={"id": MODULE},
+            context={
+                "contextActivities": {
+                    "parent": [{"id": COURSE}],
+                    "grouping": {"id": "https://acbc.iom.int"},
+                }
+            },
+        ),
+        statement(
+            actor=BOB,
+            verb={"id": "http://adlnet.gov/expapi/verbs/asked"},
+            object={
+                "objectType": "SubStatement",
+                "actor": AMINA,
+                "verb": {"id": COMPLETED},
+                "object": {"id": "https://acbc.iom.int/courses/other"},
+                "context": {"contextActivities": {"category": [{"id": COURSE}]}},
+            },
+        ),
     )
     assert await query_ids(client, activity=COURSE) == [on_course]
     assert set(await query_ids(client, activity=COURSE, related_activities="true")) == {
-        on_course, in_course, sub,
+        on_course,
+        in_course,
+        sub,
     }
     assert await query_ids(client, activity=MODULE) == [in_course]
     # A single context activity object (not in an array) counts too.
@@ -409,7 +486,8 @@ async def test_activity_and_related_activities(client: httpx.AsyncClient) -> Non
 async def test_registration_filter(client: httpx.AsyncClient) -> None:
     registration = str(uuid.uuid4())
     registered, _ = await post(
-        client, statement(context={"registration": registration}),
+        client,
+        statement(context={"registration": registration}),
         statement(context={"registration": str(uuid.uuid4())}),
     )
     assert await query_ids(client, registration=registration) == [registered]
@@ -461,19 +539,40 @@ async def test_limit_and_ascending(client: httpx.AsyncClient) -> None:
 async def test_statement_refs_are_found_through_their_targets(client: httpx.AsyncClient) -> None:
     registration = str(uuid.uuid4())
     (target,) = await post(client, statement(context={"registration": registration}))
-    (comment,) = await post(client, statement(
-        actor=BOB, verb={"id": "http://adlnet.gov/expapi/verbs/commented"},
-        object={"objectType": "StatementRef", "id": target},
-    ))
+    (comment,) = await post(
+        client,
+        statement(
+            actor=BOB,
+            verb={"id": "http://adlnet.gov/expapi/verbs/commented"},
+            object={"objectType": "StatementRef", "id": target},
+        ),
+    )
     assert set(await query_ids(client, agent=agent_param(AMINA))) == {target, comment}
     assert set(await query_ids(client, verb=COMPLETED)) == {target, comment}
     assert set(await query_ids(client, activity=COURSE)) == {target, comment}
     assert set(await query_ids(client, registration=registration)) == {target, comment}
     # The referring statement's own properties still count.
     assert await query_ids(client, agent=agent_param(BOB)) == [comment]
+    # The rule applies recursively: a reply to the comment matches through both (2.1.3).
+    await asyncio.sleep(0.005)
+    (reply,) = await post(
+        client,
+        statement(
+            actor=CHEN,
+            verb={"id": "http://adlnet.gov/expapi/verbs/responded"},
+            object={"objectType": "StatementRef", "id": comment},
+        ),
+    )
+    assert set(await query_ids(client, registration=registration)) == {target, comment, reply}
+    assert set(await query_ids(client, agent=agent_param(BOB))) == {comment, reply}
+    # `since` applies to the referring statement itself, not its target.
+    comment_stored = (await get_one(client, comment))["stored"]
+    assert await query_ids(client, activity=COURSE, since=comment_stored) == [reply]
 
 
-async def test_statements_voiding_a_match_are_returned_by_the_filter(client: httpx.AsyncClient) -> None:
+async def test_statements_voiding_a_match_are_returned_by_the_filter(
+    client: httpx.AsyncClient,
+) -> None:
     (target,) = await post(client, statement())
     (voider,) = await post(client, voiding(target, actor=BOB))
     assert await query_ids(client, activity=COURSE) == [voider]
@@ -486,12 +585,24 @@ async def test_statements_voiding_a_match_are_returned_by_the_filter(client: htt
 def _defined_statement() -> dict[str, Any]:
     return statement(
         verb={"id": COMPLETED, "display": {"en-US": "completed", "fr-FR": "a terminé"}},
-        object={"id": COURSE, "objectType": "Activity", "definition": {
-            "name": {"en-US": "Border management", "fr-FR": "Gestion des frontières"},
-            "type": "http://adlnet.gov/expapi/activities/course",
-        }},
-        context={"contextActivities": {"parent": [{"id": "https://acbc.iom.int", "definition": {
-            "name": {"en-US": "ACBC", "fr-FR": "CACF"}}}]}},
+        object={
+            "id": COURSE,
+            "objectType": "Activity",
+            "definition": {
+                "name": {"en-US": "Border management", "fr-FR": "Gestion des frontières"},
+                "type": "http://adlnet.gov/expapi/activities/course",
+            },
+        },
+        context={
+            "contextActivities": {
+                "parent": [
+                    {
+                        "id": "https://acbc.iom.int",
+                        "definition": {"name": {"en-US": "ACBC", "fr-FR": "CACF"}},
+                    }
+                ]
+            }
+        },
     )
 
 
@@ -532,32 +643,47 @@ async def test_canonical_format_uses_the_lrs_definition_in_the_asked_language(
     assert got["verb"]["display"] == {"fr-FR": "a terminé"}
     assert got["object"]["definition"]["name"] == {"fr-FR": "Gestion des frontières"}
     assert got["object"]["definition"]["description"] == {"fr-FR": "Cinq modules"}
-    assert got["context"]["contextActivities"]["parent"][0]["definition"]["name"] == {"fr-FR": "CACF"}
+    assert got["context"]["contextActivities"]["parent"][0]["definition"]["name"] == {
+        "fr-FR": "CACF"
+    }
     assert got["actor"] == AMINA
     english = await get_one(client, first, format="canonical")
-    assert english["object"]["definition"]["name"] in ({"en-US": "Border management"},
-                                                        {"fr-FR": "Gestion des frontières"})
+    assert english["object"]["definition"]["name"] in (
+        {"en-US": "Border management"},
+        {"fr-FR": "Gestion des frontières"},
+    )
     weighted = await client.get(
-        URL, params={"statementId": first, "format": "canonical"},
+        URL,
+        params={"statementId": first, "format": "canonical"},
         headers={"Accept-Language": "de;q=1, en-US;q=0.8, fr;q=0.5"},
     )
     assert weighted.json()["object"]["definition"]["name"] == {"en-US": "Border management"}
 
 
 async def test_attachments_come_back_multipart_only_when_asked(client: httpx.AsyncClient) -> None:
-    content = "Certificate of completion: Amina".encode()
+    content = b"Certificate of completion: Amina"
     sha2 = hashlib.sha256(content).hexdigest()
-    attached = statement(attachments=[{
-        "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
-        "display": {"en-US": "Certificate"}, "contentType": "text/plain",
-        "length": len(content), "sha2": sha2,
-    }])
+    attached = statement(
+        attachments=[
+            {
+                "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
+                "display": {"en-US": "Certificate"},
+                "contentType": "text/plain",
+                "length": len(content),
+                "sha2": sha2,
+            }
+        ]
+    )
     boundary = "acbc-boundary-7f3a"
     body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(attached)}\r\n"
-        f"--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
-        f"X-Experience-API-Hash: {sha2}\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{json.dumps(attached)}\r\n"
+            f"--{boundary}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+            f"X-Experience-API-Hash: {sha2}\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     posted = await client.post(
         URL, content=body, headers={"Content-Type": f"multipart/mixed; boundary={boundary}"}
     )
@@ -578,11 +704,14 @@ async def test_attachments_come_back_multipart_only_when_asked(client: httpx.Asy
 # --- paging with `more` --------------------------------------------------------------------------
 
 
-async def test_more_pages_through_hundreds_without_gaps_or_duplicates(client: httpx.AsyncClient) -> None:
+async def test_more_pages_through_hundreds_without_gaps_or_duplicates(
+    client: httpx.AsyncClient,
+) -> None:
     stored: list[str] = []
     for batch in range(6):
-        stored += await post(client, *(statement(result={"score": {"raw": batch * 50 + n}})
-                                      for n in range(50)))
+        stored += await post(
+            client, *(statement(result={"score": {"raw": batch * 50 + n}}) for n in range(50))
+        )
     await post(client, *(statement(actor=BOB) for _ in range(20)))
     for ascending in ("false", "true"):
         response = await client.get(
