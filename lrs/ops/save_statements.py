@@ -9,11 +9,14 @@ import orjson
 from lrs.errors import BadRequest, Conflict
 from lrs.ops.context import LrsContext
 from lrs.store.sql import Transaction
-from lrs.store.statements import NewStatement, StoredStatement
+from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
 from lrs.types import Statement
 from lrs.xapi import activities, index
 from lrs.xapi.compare import equivalent
 from lrs.xapi.prepare import Authority, prepare_statement
+
+# A batch whose id another request took meanwhile is run again (see save_statements).
+STORE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,14 @@ async def _save_definitions(tx: Transaction, new: list[Statement], may_define: b
     await tx.statements.save_activity_definitions({k: orjson.dumps(v).decode() for k, v in changed.items()})
 
 
-async def save_statements(
+async def _store_batch(
     ctx: LrsContext,
     statements: list[Statement],
     writer: Writer,
     version: str,
-    attachments: list[Attachment] | None = None,
-) -> list[str]:
-    """Store the batch in one transaction and return every statement's id, in order."""
-    _check_unique_ids(statements)
+    attachments: list[Attachment] | None,
+) -> tuple[list[Statement], list[Statement], list[str]]:
+    """One transaction: (every statement as prepared, those newly stored, ids voided)."""
     sent_ids = {str(s["id"]).lower() for s in statements if "id" in s}
     stored_ms: int | None = None
     try:
@@ -174,7 +176,29 @@ async def save_statements(
     finally:
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
-    voided_ids = sorted(voided | voided_early)
+    return prepared, new, sorted(voided | voided_early)
+
+
+async def save_statements(
+    ctx: LrsContext,
+    statements: list[Statement],
+    writer: Writer,
+    version: str,
+    attachments: list[Attachment] | None = None,
+) -> list[str]:
+    """Store the batch in one transaction and return every statement's id, in order."""
+    _check_unique_ids(statements)
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            stored = await _store_batch(ctx, statements, writer, version, attachments)
+            break
+        except StatementIdTaken:
+            # A concurrent request stored one of these ids first; run the batch again, now
+            # seeing that copy: the same statement is accepted, a different one is a 409.
+            if attempt == STORE_ATTEMPTS:
+                raise Conflict("statements with these ids were being stored at the same time; "
+                               "send the batch again") from None
+    prepared, new, voided_ids = stored
     for listener in ctx.listeners:
         await listener.statements_stored(new, voided_ids)
     return [s["id"] for s in prepared]

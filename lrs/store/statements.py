@@ -8,6 +8,7 @@ from typing import Any
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lrs.store import dialects
@@ -22,6 +23,14 @@ activity_t = ActivityRow.__table__  # type: ignore[attr-defined]
 
 # Keep IN (...) lists well under SQLite's and asyncpg's bound-parameter limits.
 CHUNK = 500
+
+
+class StatementIdTaken(Exception):
+    """Another transaction committed a statement with one of these ids after ours looked.
+
+    PostgreSQL transactions run side by side, so two requests can both find an id free; the
+    unique index refuses the second insert. (SQLite writers are serialised: never raised.)
+    """
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,12 @@ class StatementQueries:
         ]
         # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
         # to keep parameter order would make SQLite insert row by row.
-        result = await self.conn.execute(statement_t.insert().returning(statement_t.c.seq, statement_t.c.id), rows)
+        try:
+            result = await self.conn.execute(
+                statement_t.insert().returning(statement_t.c.seq, statement_t.c.id), rows
+            )
+        except IntegrityError as error:
+            raise StatementIdTaken(str(error.orig)) from error
         seq_of = {statement_id: seq for seq, statement_id in result}
         index_rows = [
             {"kind": kind, "value": value, "seq": seq_of[statement.id]}
