@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 import orjson
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.errors import BadRequest, PayloadTooLarge
+from lrs.xapi import jsonio
 
 VERSION_STATE = "xapi_version"
 
@@ -39,16 +40,15 @@ def parse_json(body: bytes, what: str = "request body") -> Any:
     """JSON from bytes; malformed JSON, bad UTF-8 and absurd nesting are all a 400."""
     if not body.strip():
         raise BadRequest(f"{what} is empty; JSON was expected")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise BadRequest(f"{what} is not valid JSON: {error}") from None
+    return jsonio.loads(body, what)
 
 
 def query_params(request: Request) -> dict[str, str]:
     """Query parameters as a plain dict; a repeated parameter is ambiguous, so a 400."""
     params: dict[str, str] = {}
     for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest(f"parameter {name!r} contains a NUL character")
         if name in params:
             raise BadRequest(f"parameter {name!r} is given more than once")
         params[name] = value
@@ -59,7 +59,9 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
-def raw_json_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def raw_json_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(body, status, headers, media_type="application/json")
 
 

@@ -16,15 +16,17 @@ from lrs.ops.get_statements import Reader, StatementPage, find_statements, get_s
 from lrs.ops.save_statements import Attachment, Writer, save_statements
 from lrs.store.credentials import StoredCredential
 from lrs.xapi import formats, query
-from lrs.xapi.attachments import AttachmentPart, build_multipart, check_attachments, parse_statement_request
+from lrs.xapi.attachments import (
+    AttachmentPart,
+    build_multipart,
+    check_attachments,
+    parse_statement_request,
+)
 from lrs.xapi.prepare import Authority, authority_agent
 from lrs.xapi.signatures import check_signed_statement
 from lrs.xapi.validate import is_uuid, statement_errors
 
 MORE_PATH = "/xapi/statements?more="
-# orjson reads JSON nested up to 1024 levels but writes at most 254, so a statement nested
-# deeper than it can be stored again would fail on save; no real statement nests this far.
-MAX_NESTING = 100
 
 
 def _context(request: Request) -> LrsContext:
@@ -37,20 +39,6 @@ def _writer(request: Request, credential: StoredCredential) -> Writer:
     agent = authority_agent(credential.name, credential.key, homepage)
     may_define = bool({"define", "all"}.intersection(credential.scopes))
     return Writer(Authority(credential.key, agent), may_define)
-
-
-def _nesting_exceeds(document: Any, limit: int) -> bool:
-    """Whether any value in the document lies more than `limit` levels deep (no recursion)."""
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > limit:
-            return True
-        if isinstance(value, dict):
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1) for item in value)
-    return False
 
 
 def _check_statements(statements: list[Any], version: str, batch: bool) -> None:
@@ -68,8 +56,6 @@ async def _read_statements(request: Request) -> tuple[list[dict[str, Any]], bool
     body = await _http.read_body(request, ctx.settings.max_body_bytes)
     parsed = parse_statement_request(body, request.headers.get("content-type", ""))
     document = _http.parse_json(parsed.statement_body, "statement body")
-    if _nesting_exceeds(document, MAX_NESTING):
-        raise BadRequest(f"statement body: JSON nested more than {MAX_NESTING} levels deep")
     batch = isinstance(document, list)
     statements = document if batch else [document]
     if batch and not statements:
@@ -101,32 +87,37 @@ async def put_statement(request: Request) -> Response:
         raise BadRequest("statement.id: differs from the statementId parameter")
     statement = {**statement, "id": statement_id.lower()}
     version = _http.xapi_version(request)
-    await save_statements(_context(request), [statement], _writer(request, credential), version, attachments)
-    return Response(status_code=204, headers=_consistency_headers())
+    await save_statements(
+        _context(request), [statement], _writer(request, credential), version, attachments
+    )
+    return Response(status_code=204, headers=_last_modified())
 
 
 async def post_statements(request: Request) -> Response:
     credential = await authorize(request, WRITE_STATEMENTS, "write statements")
     if request.query_params:
-        raise BadRequest(f"POST statements takes no parameters, got {', '.join(request.query_params)}")
+        raise BadRequest(
+            f"POST statements takes no parameters, got {', '.join(request.query_params)}"
+        )
     statements, _, attachments = await _read_statements(request)
     version = _http.xapi_version(request)
-    ids = await save_statements(_context(request), statements, _writer(request, credential), version, attachments)
-    return _http.json_response(ids, 200, _consistency_headers())
+    ids = await save_statements(
+        _context(request), statements, _writer(request, credential), version, attachments
+    )
+    return _http.json_response(ids, 200, _last_modified())
 
 
-def _consistency_headers(last_stored_ms: int | None = None) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if last_stored_ms is not None:
-        headers["Last-Modified"] = _http.http_date(last_stored_ms)
-    return headers
+def _last_modified(last_stored_ms: int | None = None) -> dict[str, str]:
+    """Last-Modified is the newest `stored` served (2.1.3); Consistent-Through comes from
+    ConsistentThroughMiddleware on every response."""
+    return {} if last_stored_ms is None else {"Last-Modified": _http.http_date(last_stored_ms)}
 
 
-def _multipart_response(page: StatementPage, body: bytes, head: bool) -> Response:
+def _multipart_response(page: StatementPage, body: bytes) -> Response:
     parts = [AttachmentPart(a.sha2, a.content_type, a.content) for a in page.attachments]
     multipart, content_type = build_multipart(body, parts)
-    headers = _consistency_headers(page.last_stored_ms)
-    return Response(b"" if head else multipart, 200, headers, media_type=content_type)
+    headers = _last_modified(page.last_stored_ms)
+    return Response(multipart, 200, headers, media_type=content_type)
 
 
 async def get_statements(request: Request) -> Response:
@@ -137,7 +128,6 @@ async def get_statements(request: Request) -> Response:
     ctx = _context(request)
     params = _http.query_params(request)
     languages = formats.parse_accept_language(request.headers.get("accept-language"))
-    head = request.method == "HEAD"
     version = _http.xapi_version(request)
     after_seq = None
     if "more" in params:
@@ -150,17 +140,25 @@ async def get_statements(request: Request) -> Response:
         page = await get_statement(ctx, single, reader, languages)
         wants_attachments = single.attachments
     else:
-        many = query.parse_query(params, version, ctx.settings.page_size, ctx.settings.max_page_size)
+        many = query.parse_query(
+            params, version, ctx.settings.page_size, ctx.settings.max_page_size
+        )
         page = await find_statements(ctx, many, reader, languages, after_seq)
         wants_attachments = many.attachments
     body = _page_body(page, single is not None)
     if wants_attachments:
-        return _multipart_response(page, body, head)
-    return _http.raw_json_response(b"" if head else body, 200, _consistency_headers(page.last_stored_ms))
+        return _multipart_response(page, body)
+    return _http.raw_json_response(body, 200, _last_modified(page.last_stored_ms))
 
 
 def _page_body(page: StatementPage, single: bool) -> bytes:
     if single:
         return page.statements_json[0]
     more = MORE_PATH + query.encode_cursor(page.next_cursor) if page.next_cursor else ""
-    return b'{"statements":[' + b",".join(page.statements_json) + b'],"more":' + orjson.dumps(more) + b"}"
+    return (
+        b'{"statements":['
+        + b",".join(page.statements_json)
+        + b'],"more":'
+        + orjson.dumps(more)
+        + b"}"
+    )

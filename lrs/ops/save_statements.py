@@ -11,7 +11,7 @@ from lrs.ops.context import LrsContext
 from lrs.store.sql import Transaction
 from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
 from lrs.types import Statement
-from lrs.xapi import activities, index
+from lrs.xapi import activities, index, jsonio
 from lrs.xapi.compare import equivalent
 from lrs.xapi.prepare import Authority, prepare_statement
 
@@ -41,7 +41,9 @@ def _check_unique_ids(statements: list[Statement]) -> None:
         if isinstance(statement_id, str):
             lowered = statement_id.lower()
             if lowered in seen:
-                raise BadRequest(f"statements[{position}].id: {statement_id} appears twice in the batch")
+                raise BadRequest(
+                    f"statements[{position}].id: {statement_id} appears twice in the batch"
+                )
             seen.add(lowered)
 
 
@@ -130,7 +132,9 @@ async def _save_definitions(tx: Transaction, new: list[Statement], may_define: b
     stored_text = await tx.statements.get_activity_definitions(sorted(incoming))
     stored = {k: orjson.loads(v) for k, v in stored_text.items()}
     changed = activities.updated_definitions(stored, incoming, may_define)
-    await tx.statements.save_activity_definitions({k: orjson.dumps(v).decode() for k, v in changed.items()})
+    await tx.statements.save_activity_definitions(
+        {k: orjson.dumps(v).decode() for k, v in changed.items()}
+    )
 
 
 async def _store_batch(
@@ -147,7 +151,9 @@ async def _store_batch(
         async with ctx.store.write() as tx:
             # Taken once the write lock is held, so stored order follows commit order.
             stored_ms = ctx.clock.start_write()
-            prepared = [prepare_statement(s, writer.authority, stored_ms, version) for s in statements]
+            prepared = [
+                prepare_statement(s, writer.authority, stored_ms, version) for s in statements
+            ]
             existing = await tx.statements.get_statements_by_id([s["id"] for s in prepared])
             new = _split_new(statements, prepared, existing)
             keys, target_is_voiding = await _target_keys(tx, new, writer.authority.credential_key)
@@ -155,14 +161,16 @@ async def _store_batch(
             # A voiding statement may arrive before its target: the target is stored voided.
             # Only ids the client chose can have been named before; the LRS's are fresh UUIDs.
             client_ids = [s["id"] for s in new if s["id"] in sent_ids]
-            voided_early = await tx.statements.find_voided_targets(client_ids) if client_ids else set()
+            voided_early = (
+                await tx.statements.find_voided_targets(client_ids) if client_ids else set()
+            )
             await tx.statements.save_statements(
                 [
                     NewStatement(
                         id=s["id"],
                         stored_ms=stored_ms,
                         voided=s["id"] in voided or s["id"] in voided_early,
-                        body=orjson.dumps(s).decode(),
+                        body=jsonio.dumps(s, f"statement {s['id']}").decode(),
                         keys=frozenset(keys[s["id"]]),
                     )
                     for s in new
@@ -196,8 +204,10 @@ async def save_statements(
             # A concurrent request stored one of these ids first; run the batch again, now
             # seeing that copy: the same statement is accepted, a different one is a 409.
             if attempt == STORE_ATTEMPTS:
-                raise Conflict("statements with these ids were being stored at the same time; "
-                               "send the batch again") from None
+                raise Conflict(
+                    "statements with these ids were being stored at the same time; "
+                    "send the batch again"
+                ) from None
     prepared, new, voided_ids = stored
     for listener in ctx.listeners:
         await listener.statements_stored(new, voided_ids)

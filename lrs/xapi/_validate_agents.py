@@ -6,6 +6,7 @@ from lrs.xapi._validate_formats import (
     Checker,
     as_object,
     check_iri,
+    check_identifier_string,
     check_irl,
     check_mbox,
     check_sha1,
@@ -42,7 +43,7 @@ def check_account(value: object, path: str, errs: list[str], v2: bool) -> None:
     require(obj, path, errs, "homePage", "name")
 
 
-_ACCOUNT_PROPS: dict[str, Checker] = {"homePage": check_irl, "name": check_string}
+_ACCOUNT_PROPS: dict[str, Checker] = {"homePage": check_irl, "name": check_identifier_string}
 
 _AGENT_PROPS: dict[str, Checker] = {
     "objectType": literal("Agent"),

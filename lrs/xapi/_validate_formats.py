@@ -26,7 +26,9 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+\Z")
 
 # Data 2.4.2.3: mbox is "mailto:email address"; best-effort address shape.
-_MBOX = re.compile(r"mailto:[^@\s<>\"(),:;\[\]\\]+@[^@\s<>\"(),:;\[\]\\]+\Z")
+_MBOX = re.compile(
+    r"mailto:[^@\s<>\"(),:;\[\]\\\x00-\x1f\x7f]+@[^@\s<>\"(),:;\[\]\\\x00-\x1f\x7f]+\Z"
+)
 
 # Data 2.4.2.3: mbox_sha1sum is the hex-encoded SHA1 (40 hex digits).
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}\Z")
@@ -294,6 +296,17 @@ def is_number(value: object) -> TypeGuard[float]:
 def check_string(value: object, path: str, errs: list[str], v2: bool) -> None:
     if not isinstance(value, str):
         errs.append(type_error(value, path, "a string"))
+
+
+def check_identifier_string(value: object, path: str, errs: list[str], v2: bool) -> None:
+    """A string that identifies something (account name): no control characters in it."""
+    if not isinstance(value, str):
+        errs.append(type_error(value, path, "a string"))
+    elif _CONTROL.search(value):
+        errs.append(f"{path}: must not contain control characters")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_boolean(value: object, path: str, errs: list[str], v2: bool) -> None:

@@ -226,12 +226,17 @@ def _read_part(body: bytes, start: int, end: int, number: int) -> _Part:
     return _Part(_read_headers(body[start:head_end], number), body[content_start:end])
 
 
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _read_headers(head: bytes, number: int) -> dict[str, str]:
     """Case-insensitive header fields (RFC 5322 §2.2), folded lines unfolded."""
     headers: dict[str, str] = {}
     name = ""
     for raw in head.decode("latin-1").split("\n"):
         line = raw.rstrip("\r")
+        if _HEADER_CONTROL.search(line):
+            raise BadRequest(f"multipart part {number} has a control character in a header line")
         if line[:1] in (" ", "\t") and name:
             headers[name] += " " + line.strip()
             continue

@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from lrs.errors import BadRequest, Conflict, PreconditionFailed
 from lrs.types import Statement
-from lrs.xapi import index
+from lrs.xapi import index, jsonio
 from lrs.xapi.query import parse_agent_param, parse_instant_ms
 from lrs.xapi.validate import activity_id_errors, is_uuid
 
@@ -230,10 +228,7 @@ def is_json_type(content_type: str) -> bool:
 
 
 def _json_object(content: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        raise BadRequest(f"{what} is not valid JSON, so it cannot be merged") from None
+    value = jsonio.loads(content, what)
     if not isinstance(value, dict):
         raise BadRequest(f"{what} is not a JSON object, so it cannot be merged")
     return value
@@ -252,7 +247,7 @@ def posted_content(current: StoredContent | None, content_type: str, content: by
     if posted is None or not is_json_type(current.content_type):
         raise BadRequest("POST merges only application/json documents; PUT replaces other types")
     existing = _json_object(current.content, "the stored document")
-    return orjson.dumps({**existing, **posted})
+    return jsonio.dumps({**existing, **posted}, "the merged document")
 
 
 # --- the Agents resource: Person objects (Communication 2.4) --------------------------------

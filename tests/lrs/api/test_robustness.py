@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -144,14 +145,53 @@ async def test_bad_query_values_are_refused_with_a_message(client: httpx.AsyncCl
     assert (await client.get(URL, params={"limit": "9" * 5000})).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lrs/xapi/_validate_formats.py _MBOX accepts control characters; on PostgreSQL the NUL "
-    "then fails the index insert (500). Reported to the validator's owner.",
-)
 async def test_a_nul_in_an_mbox_is_refused(client: httpx.AsyncClient) -> None:
     # JSON can carry U+0000 as an escape; PostgreSQL text columns cannot hold it.
     bad = statement(actor={"mbox": "mailto:amina\u0000@example.org"})
     _assert_refused(await client.post(URL, json=bad), "statement")
     _assert_refused(await client.get(URL, params={"agent": json.dumps(bad["actor"])}), "query")
+    await _assert_nothing_stored(client)
+
+
+async def test_control_characters_in_identifiers_are_refused(client: httpx.AsyncClient) -> None:
+    # PostgreSQL text cannot hold U+0000; identifiers with control characters are bad input.
+    account = {"homePage": "https://moodle.example.org", "name": "user\u000042"}
+    _assert_refused(await client.post(URL, json=statement(actor={"account": account})), "account")
+    state = {
+        "activityId": "https://acbc.iom.int/courses/ibm-101",
+        "agent": json.dumps({"mbox": "mailto:amina@example.org"}),
+        "stateId": "bookmark\u0000",
+    }
+    _assert_refused(await client.put("/xapi/activities/state", params=state, json={}), "stateId")
+    await _assert_nothing_stored(client)
+
+
+async def test_a_control_character_in_a_part_header_is_refused(client: httpx.AsyncClient) -> None:
+    content = b"hello"
+    sha2 = hashlib.sha256(content).hexdigest()
+    attached = statement(
+        attachments=[
+            {
+                "usageType": "https://acbc.iom.int/attachments/note",
+                "display": {"en": "note"},
+                "contentType": "text/plain",
+                "length": len(content),
+                "sha2": sha2,
+            }
+        ]
+    )
+    body = (
+        b"--B\r\nContent-Type: application/json\r\n\r\n"
+        + json.dumps(attached).encode()
+        + b"\r\n--B\r\nContent-Type: text/pl\x00ain\r\nContent-Transfer-Encoding: binary\r\n"
+        + b"X-Experience-API-Hash: "
+        + sha2.encode()
+        + b"\r\n\r\n"
+        + content
+        + b"\r\n--B--\r\n"
+    )
+    response = await client.post(
+        URL, content=body, headers={"Content-Type": "multipart/mixed; boundary=B"}
+    )
+    _assert_refused(response, "part header")
     await _assert_nothing_stored(client)

@@ -54,12 +54,6 @@ def _module_statement(module: int, actor: Agent = AMINA) -> Statement:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="tincan's About refuses any version it does not know, and /xapi/about lists 2.0.0 "
-    "even to a 1.0.3 request (reported: about.py could list only 1.0.x to 1.0.x requests)",
-)
 def test_about_lists_the_version_tincan_speaks(remote: RemoteLRS) -> None:
     response = remote.about()
     assert response.success, response.data
