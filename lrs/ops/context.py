@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from lrs.config import Settings
 from lrs.store.sql import SqlStore
@@ -19,7 +19,13 @@ class StatementListener(Protocol):
     commit and notification).
     """
 
-    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None: ...
+    async def statements_stored(
+        self, statements: list[Statement], voided_ids: list[str]
+    ) -> None: ...
+
+
+# How many activity definitions a process remembers as stored (see save_statements).
+KNOWN_DEFINITIONS_LIMIT = 20_000
 
 
 @dataclass
@@ -28,3 +34,11 @@ class LrsContext:
     settings: Settings
     clock: StoredClock = field(default_factory=StoredClock)
     listeners: list[StatementListener] = field(default_factory=list)
+    # Activity definitions this process knows to be stored as they are: lets a batch that
+    # repeats them skip reading and writing the activity table.
+    known_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def remember_definitions(self, definitions: dict[str, dict[str, Any]]) -> None:
+        if len(self.known_definitions) + len(definitions) > KNOWN_DEFINITIONS_LIMIT:
+            self.known_definitions.clear()
+        self.known_definitions.update(definitions)

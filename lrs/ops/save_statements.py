@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -13,7 +14,12 @@ from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
 from lrs.types import Statement
 from lrs.xapi import activities, index, jsonio
 from lrs.xapi.compare import equivalent
-from lrs.xapi.prepare import Authority, prepare_statement
+from lrs.xapi.prepare import (
+    Authority,
+    format_instant_ms,
+    prepare_statement,
+    stored_properties,
+)
 
 # A batch whose id another request took meanwhile is run again (see save_statements).
 STORE_ATTEMPTS = 3
@@ -47,22 +53,53 @@ def _check_unique_ids(statements: list[Statement]) -> None:
             seen.add(lowered)
 
 
-def _split_new(
-    received: list[Statement], prepared: list[Statement], existing: dict[str, StoredStatement]
-) -> list[Statement]:
+@dataclass
+class _Pending:
+    """A statement ready to store but for its `stored` instant (prepared outside the lock)."""
+
+    sent: Statement  # as the client sent it: what a resend is compared with
+    prepared: Statement
+    keys: set[index.IndexKey]  # its own filter keys, before any StatementRef inheritance
+    body_head: bytes  # the prepared statement as JSON, its closing brace cut off
+    client_id: bool  # the client chose the id (only those can be stored already)
+    statement: Statement = field(default_factory=dict)  # as stored, once `body` has run
+
+    @property
+    def id(self) -> str:
+        return str(self.prepared["id"])
+
+    def body(self, stored: str) -> str:
+        """The JSON stored and served: the prepared statement plus `stored` (and timestamp)."""
+        extra = stored_properties(self.sent, stored)
+        self.statement = {**self.prepared, **extra}
+        return (self.body_head + b"," + orjson.dumps(extra)[1:]).decode()
+
+
+def _pending(statements: list[Statement], writer: Writer, version: str) -> list[_Pending]:
+    """Everything about the batch that needs no database: ids, index keys, JSON bodies."""
+    pending = []
+    for sent in statements:
+        prepared = prepare_statement(sent, writer.authority, version)
+        body_head = jsonio.dumps(prepared, f"statement {prepared['id']}")[:-1]
+        keys = index.index_keys(prepared, writer.authority.credential_key)
+        pending.append(_Pending(sent, prepared, keys, body_head, "id" in sent))
+    return pending
+
+
+def _split_new(pending: list[_Pending], existing: dict[str, StoredStatement]) -> list[_Pending]:
     """Statements not yet stored; a stored id with other content is a conflict (2.1.2).
 
-    The stored copy is compared with the statement as received, not as prepared: preparing
-    fills `timestamp` from this request's `stored`, which would make every resend of a
-    statement sent without a timestamp look different from the first copy.
+    The stored copy is compared with the statement as received, not as prepared: the LRS
+    fills `timestamp` from `stored`, which would make every resend of a statement sent
+    without a timestamp look different from the first copy.
     """
-    new: list[Statement] = []
-    for sent, statement in zip(received, prepared, strict=True):
-        stored = existing.get(statement["id"])
+    new: list[_Pending] = []
+    for entry in pending:
+        stored = existing.get(entry.id)
         if stored is None:
-            new.append(statement)
-        elif not equivalent(orjson.loads(stored.body), sent):
-            raise Conflict(f"statement {statement['id']} already exists with different content")
+            new.append(entry)
+        elif not equivalent(orjson.loads(stored.body), entry.sent):
+            raise Conflict(f"statement {entry.id} already exists with different content")
     return new
 
 
@@ -75,10 +112,10 @@ def _ref_target(statement: Statement) -> str | None:
     return target.lower() if target is not None else None
 
 
-async def _load_targets(tx: Transaction, new: list[Statement]) -> dict[str, Statement]:
+async def _load_targets(tx: Transaction, new: list[_Pending]) -> dict[str, Statement]:
     """The batch plus every stored statement its StatementRefs reach, following chains."""
-    known: dict[str, Statement] = {s["id"]: s for s in new}
-    wanted = {t for s in new if (t := _ref_target(s)) is not None} - known.keys()
+    known: dict[str, Statement] = {p.id: p.prepared for p in new}
+    wanted = {t for p in new if (t := _ref_target(p.prepared)) is not None} - known.keys()
     for _ in range(MAX_REF_DEPTH):
         if not wanted:
             break
@@ -90,32 +127,36 @@ async def _load_targets(tx: Transaction, new: list[Statement]) -> dict[str, Stat
 
 
 async def _target_keys(
-    tx: Transaction, new: list[Statement], credential_key: str
+    tx: Transaction, new: list[_Pending]
 ) -> tuple[dict[str, set[index.IndexKey]], dict[str, bool]]:
     """Each new statement's own keys, plus (for StatementRefs) its target's (2.1.3)."""
+    own = {p.id: p.keys for p in new}
+    if not any(_ref_target(p.prepared) is not None for p in new):
+        return own, {}
     known = await _load_targets(tx, new)
 
     def keys_of(statement_id: str, depth: int) -> set[index.IndexKey]:
-        statement = known[statement_id]
-        keys = index.index_keys(statement, credential_key)
-        target = _ref_target(statement)
+        # A stored target's own keys; its authority key is never inherited.
+        keys = own.get(statement_id) or index.index_keys(known[statement_id], "")
+        target = _ref_target(known[statement_id])
         if target is not None and target in known and depth < MAX_REF_DEPTH:
-            keys |= index.inherited_keys(keys_of(target, depth + 1))
+            keys = keys | index.inherited_keys(keys_of(target, depth + 1))
         return keys
 
-    keys = {s["id"]: keys_of(s["id"], 0) for s in new}
+    keys = {p.id: keys_of(p.id, 0) for p in new}
     target_is_voiding = {
         target: index.is_voiding(known[target])
-        for s in new
-        if (target := _ref_target(s)) is not None and target in known
+        for p in new
+        if (target := _ref_target(p.prepared)) is not None and target in known
     }
     return keys, target_is_voiding
 
 
-def _voided_targets(new: list[Statement], target_is_voiding: dict[str, bool]) -> set[str]:
+def _voided_targets(new: list[_Pending], target_is_voiding: dict[str, bool]) -> set[str]:
     """Ids voided by this batch; a voiding statement cannot itself be voided (Data 2.3.2)."""
     voided: set[str] = set()
-    for position, statement in enumerate(new):
+    for position, entry in enumerate(new):
+        statement = entry.prepared
         target = index.statement_ref_target(statement)
         if target is None or not index.is_voiding(statement):
             continue
@@ -125,66 +166,78 @@ def _voided_targets(new: list[Statement], target_is_voiding: dict[str, bool]) ->
     return voided
 
 
-async def _save_definitions(tx: Transaction, new: list[Statement], may_define: bool) -> None:
-    incoming = activities.definitions_in(new)
+async def _save_definitions(
+    tx: Transaction, ctx: LrsContext, new: list[_Pending], may_define: bool
+) -> dict[str, dict[str, Any]]:
+    """Merge the batch's activity definitions into the stored ones; return what was written.
+
+    Definitions already known to be stored as they are sent need no SQL at all: most
+    batches repeat the same course and module definitions.
+    """
+    incoming = activities.definitions_in([p.prepared for p in new])
+    known = ctx.known_definitions
+    incoming = {
+        k: v
+        for k, v in incoming.items()
+        if k not in known or activities.updated_definitions({k: known[k]}, {k: v}, may_define)
+    }
     if not incoming:
-        return
+        return {}
     stored_text = await tx.statements.get_activity_definitions(sorted(incoming))
     stored = {k: orjson.loads(v) for k, v in stored_text.items()}
     changed = activities.updated_definitions(stored, incoming, may_define)
     await tx.statements.save_activity_definitions(
         {k: orjson.dumps(v).decode() for k, v in changed.items()}
     )
+    return {**stored, **changed}
 
 
 async def _store_batch(
-    ctx: LrsContext,
-    statements: list[Statement],
-    writer: Writer,
-    version: str,
-    attachments: list[Attachment] | None,
-) -> tuple[list[Statement], list[Statement], list[str]]:
-    """One transaction: (every statement as prepared, those newly stored, ids voided)."""
-    sent_ids = {str(s["id"]).lower() for s in statements if "id" in s}
+    ctx: LrsContext, pending: list[_Pending], writer: Writer, attachments: list[Attachment]
+) -> tuple[list[_Pending], list[str]]:
+    """One transaction: store what is new and void what it voids; returns (new, voided ids).
+
+    Everything that needs no database was done before, so the write lock is held briefly.
+    """
+    client_ids = [p.id for p in pending if p.client_id]
     stored_ms: int | None = None
     try:
         async with ctx.store.write() as tx:
             # Taken once the write lock is held, so stored order follows commit order.
             stored_ms = ctx.clock.start_write()
-            prepared = [
-                prepare_statement(s, writer.authority, stored_ms, version) for s in statements
-            ]
-            existing = await tx.statements.get_statements_by_id([s["id"] for s in prepared])
-            new = _split_new(statements, prepared, existing)
-            keys, target_is_voiding = await _target_keys(tx, new, writer.authority.credential_key)
+            # Only ids the client chose can exist already; the LRS's are fresh UUIDs.
+            existing = await tx.statements.get_statements_by_id(client_ids) if client_ids else {}
+            new = _split_new(pending, existing)
+            keys, target_is_voiding = await _target_keys(tx, new)
             voided = _voided_targets(new, target_is_voiding)
             # A voiding statement may arrive before its target: the target is stored voided.
-            # Only ids the client chose can have been named before; the LRS's are fresh UUIDs.
-            client_ids = [s["id"] for s in new if s["id"] in sent_ids]
+            new_client_ids = [p.id for p in new if p.client_id]
             voided_early = (
-                await tx.statements.find_voided_targets(client_ids) if client_ids else set()
+                await tx.statements.find_voided_targets(new_client_ids) if new_client_ids else set()
             )
+            stored = format_instant_ms(stored_ms)
             await tx.statements.save_statements(
                 [
                     NewStatement(
-                        id=s["id"],
+                        id=p.id,
                         stored_ms=stored_ms,
-                        voided=s["id"] in voided or s["id"] in voided_early,
-                        body=jsonio.dumps(s, f"statement {s['id']}").decode(),
-                        keys=frozenset(keys[s["id"]]),
+                        voided=p.id in voided or p.id in voided_early,
+                        body=p.body(stored),
+                        keys=frozenset(keys[p.id]),
                     )
-                    for s in new
+                    for p in new
                 ]
             )
             await tx.statements.void_statements(sorted(voided))
             await tx.statements.save_attachments(
-                [(a.sha2, a.content_type, a.content) for a in attachments or []]
+                [(a.sha2, a.content_type, a.content) for a in attachments]
             )
-            await _save_definitions(tx, new, writer.may_define)
+            definitions = await _save_definitions(tx, ctx, new, writer.may_define)
     finally:
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
-    return prepared, new, sorted(voided | voided_early)
+    ctx.remember_definitions(definitions)  # only once committed
+    return new, sorted(voided | voided_early)
 
 
 async def save_statements(
@@ -196,9 +249,10 @@ async def save_statements(
 ) -> list[str]:
     """Store the batch in one transaction and return every statement's id, in order."""
     _check_unique_ids(statements)
+    pending = _pending(statements, writer, version)
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            stored = await _store_batch(ctx, statements, writer, version, attachments)
+            new, voided_ids = await _store_batch(ctx, pending, writer, attachments or [])
             break
         except StatementIdTaken:
             # A concurrent request stored one of these ids first; run the batch again, now
@@ -208,7 +262,6 @@ async def save_statements(
                     "statements with these ids were being stored at the same time; "
                     "send the batch again"
                 ) from None
-    prepared, new, voided_ids = stored
     for listener in ctx.listeners:
-        await listener.statements_stored(new, voided_ids)
-    return [s["id"] for s in prepared]
+        await listener.statements_stored([p.statement for p in new], voided_ids)
+    return [p.id for p in pending]

@@ -1,13 +1,17 @@
-"""The few places SQLite and PostgreSQL differ: connection setup and insert-or-ignore/upsert."""
+"""Where SQLite and PostgreSQL differ: connection setup, locks, insert-or-ignore and upsert."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
+
+SQLITE_BUSY_TIMEOUT_MS = 30000
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -25,7 +29,7 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode loses nothing on a process crash (SIGKILL); only an OS crash can.
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -35,6 +39,56 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # failing when a deferred transaction tries to upgrade (several workers on one file).
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+# PostgreSQL advisory lock keys ("LRS" and a number), held until the transaction ends.
+SCHEMA_LOCK = 0x4C5253_01
+WRITE_LOCK = 0x4C5253_02
+
+
+def lock_schema(connection: Connection) -> None:
+    """Serialise schema changes between processes (SQLite: the caller's BEGIN IMMEDIATE does)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
+async def take_write_turn(conn: AsyncConnection) -> None:
+    """PostgreSQL: one write transaction at a time, across processes, as SQLite's BEGIN IMMEDIATE.
+
+    Then a statement's `seq` follows commit order, and its `stored` is taken inside the turn.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+
+
+async def write_turn_taken(conn: AsyncConnection) -> bool:
+    """Whether a write transaction, of any process, holds the write turn now (`conn` holds none)."""
+    if conn.dialect.name == "postgresql":
+        held = await conn.scalar(
+            _PG_WRITE_LOCK_HELD, {"high": WRITE_LOCK >> 32, "low": WRITE_LOCK & 0xFFFFFFFF}
+        )
+        return bool(held)
+    # SQLite: ask for the write lock without waiting, and give it straight back.
+    sqlite_conn = (await conn.get_raw_connection()).driver_connection
+    assert sqlite_conn is not None
+    await sqlite_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        await sqlite_conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return True
+    else:
+        await sqlite_conn.execute("ROLLBACK")
+        return False
+    finally:
+        await sqlite_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+# A bigint advisory key shows in pg_locks as classid (high half) and objid (low half), objsubid 1.
+_PG_WRITE_LOCK_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1)"
+)
 
 
 def insert_ignoring_duplicates(engine: AsyncEngine, table: Table) -> Insert:
@@ -52,4 +106,16 @@ def upsert(engine: AsyncEngine, table: Table, key: list[str], update: list[str])
             index_elements=key, set_={col: stmt.excluded[col] for col in update}
         )
     pg = postgresql.insert(table)
-    return pg.on_conflict_do_update(index_elements=key, set_={col: pg.excluded[col] for col in update})
+    return pg.on_conflict_do_update(
+        index_elements=key, set_={col: pg.excluded[col] for col in update}
+    )
+
+
+def positional_insert(engine: AsyncEngine, table: Table, columns: list[str]) -> str:
+    """An INSERT taking positional parameters in the driver's own style, for executemany of
+    plain tuples: the hot path that skips building a dict per row."""
+    if engine.dialect.paramstyle == "qmark":
+        marks = ", ".join("?" for _ in columns)
+    else:  # asyncpg's numeric_dollar
+        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"

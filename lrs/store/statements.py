@@ -65,6 +65,9 @@ class StatementQueries:
     def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
         self.conn = conn
         self.engine = engine
+        self._insert_index_sql = dialects.positional_insert(
+            engine, index_t, ["kind", "value", "seq"]
+        )
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -85,7 +88,9 @@ class StatementQueries:
 
     async def has_index_key(self, seq: int, key: IndexKey) -> bool:
         row = await self.conn.execute(
-            select(index_t.c.seq).where(index_t.c.kind == key[0], index_t.c.value == key[1], index_t.c.seq == seq)
+            select(index_t.c.seq).where(
+                index_t.c.kind == key[0], index_t.c.value == key[1], index_t.c.seq == seq
+            )
         )
         return row.first() is not None
 
@@ -100,7 +105,11 @@ class StatementQueries:
         return found
 
     async def find_statements(
-        self, query: StatementQuery, after_seq: int | None, limit: int, extra: tuple[Filter, ...] = ()
+        self,
+        query: StatementQuery,
+        after_seq: int | None,
+        limit: int,
+        extra: tuple[Filter, ...] = (),
     ) -> list[StoredStatement]:
         """One page of non-voided statements matching every filter, in `seq` order."""
         stmt = _select_page(query, after_seq, extra).limit(limit)
@@ -119,7 +128,9 @@ class StatementQueries:
     async def get_attachments(self, sha2s: list[str]) -> dict[str, tuple[str, bytes]]:
         found: dict[str, tuple[str, bytes]] = {}
         for chunk in _chunks(sha2s):
-            rows = await self.conn.execute(select(attachment_t).where(attachment_t.c.sha2.in_(chunk)))
+            rows = await self.conn.execute(
+                select(attachment_t).where(attachment_t.c.sha2.in_(chunk))
+            )
             for sha2, content_type, content in rows:
                 found[sha2] = (content_type, content)
         return found
@@ -146,7 +157,8 @@ class StatementQueries:
         if not statements:
             return
         rows = [
-            {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body} for s in statements
+            {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body}
+            for s in statements
         ]
         # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
         # to keep parameter order would make SQLite insert row by row.
@@ -158,12 +170,13 @@ class StatementQueries:
             raise StatementIdTaken(str(error.orig)) from error
         seq_of = {statement_id: seq for seq, statement_id in result}
         index_rows = [
-            {"kind": kind, "value": value, "seq": seq_of[statement.id]}
+            (kind, value, seq_of[statement.id])
             for statement in statements
             for kind, value in statement.keys
         ]
         if index_rows:
-            await self.conn.execute(index_t.insert(), index_rows)
+            # About ten rows a statement: plain tuples straight to the driver.
+            await self.conn.exec_driver_sql(self._insert_index_sql, index_rows)
 
     async def void_statements(self, ids: list[str]) -> None:
         for chunk in _chunks(ids):
@@ -175,19 +188,25 @@ class StatementQueries:
         """(sha2, content type, content) rows; content already stored under a hash is kept."""
         if attachments:
             rows = [{"sha2": h, "content_type": t, "content": c} for h, t, c in attachments]
-            await self.conn.execute(dialects.insert_ignoring_duplicates(self.engine, attachment_t), rows)
+            await self.conn.execute(
+                dialects.insert_ignoring_duplicates(self.engine, attachment_t), rows
+            )
 
     async def save_activity_definitions(self, definitions: dict[str, str]) -> None:
         if definitions:
             stmt = dialects.upsert(self.engine, activity_t, ["id"], ["definition"])
-            await self.conn.execute(stmt, [{"id": k, "definition": v} for k, v in definitions.items()])
+            await self.conn.execute(
+                stmt, [{"id": k, "definition": v} for k, v in definitions.items()]
+            )
 
 
 def _kind_matches(column: Any, kinds: tuple[str, ...]) -> Any:
     return column == kinds[0] if len(kinds) == 1 else column.in_(kinds)
 
 
-def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[Filter, ...]) -> Select[tuple[object, ...]]:
+def _select_page(
+    query: StatementQuery, after_seq: int | None, extra: tuple[Filter, ...]
+) -> Select[tuple[object, ...]]:
     """Drive the page from the first filter's index rows, joining the others on seq."""
     filters = (*query.filters, *extra)
     s = statement_t
@@ -200,7 +219,11 @@ def _select_page(query: StatementQuery, after_seq: int | None, extra: tuple[Filt
             other = index_t.alias(f"i{n}")
             from_clause = from_clause.join(
                 other,
-                and_(other.c.seq == first.c.seq, _kind_matches(other.c.kind, kinds), other.c.value == value),
+                and_(
+                    other.c.seq == first.c.seq,
+                    _kind_matches(other.c.kind, kinds),
+                    other.c.value == value,
+                ),
             )
         stmt = select(s).select_from(from_clause).where(*conditions)
     else:

@@ -86,15 +86,19 @@ def _normalised(statement: Statement) -> Statement:
 
 
 def prepare_statement(
-    statement: Statement, authority: Authority, stored_ms: int, request_version: str
+    statement: Statement, authority: Authority, request_version: str
 ) -> Statement:
-    """A copy ready to store: the client's properties first, then what the LRS sets."""
+    """A copy ready to store but for `stored`: id, authority and version set by the LRS."""
     prepared = dict(_normalised(statement))
     prepared["id"] = str(statement["id"]).lower() if "id" in statement else str(uuid.uuid4())
-    stored = format_instant_ms(stored_ms)
-    prepared.setdefault("timestamp", stored)
-    prepared["stored"] = stored
     # The LRS overwrites authority with the credential's agent (Data 2.4.9).
     prepared["authority"] = authority.agent
     prepared.setdefault("version", version_property(request_version))
     return prepared
+
+
+def stored_properties(prepared: Statement, stored: str) -> dict[str, str]:
+    """`stored`, and `timestamp` when the client gave none (Data 2.4.7, 2.4.8)."""
+    if "timestamp" in prepared:
+        return {"stored": stored}
+    return {"timestamp": stored, "stored": stored}
