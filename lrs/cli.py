@@ -13,6 +13,7 @@ from lrs.config import Settings
 from lrs.errors import XapiError
 from lrs.ops import credentials as credential_ops
 from lrs.ops.context import LrsContext
+from lrs.store import migrate
 from lrs.store.sql import SqlStore
 
 T = TypeVar("T")
@@ -70,14 +71,45 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Create or migrate the schema to the current version."""
+def db_upgrade(
+    revision: str = typer.Option(migrate.HEAD, help="Revision to migrate to (default: the latest)"),
+) -> None:
+    """Create or migrate the schema (alembic), then create plugins' missing tables."""
+    before, after = _on_store(lambda store: store.create_schema(revision))
+    if before == after:
+        typer.echo(f"schema is up to date (revision {after})")
+    else:
+        typer.echo(f"schema migrated from revision {before or 'none'} to {after}")
 
-    async def noop(ctx: LrsContext) -> None:
-        return None
 
-    _run(noop)
-    typer.echo("schema is up to date")
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema's revision (none for an empty database)."""
+    typer.echo(_on_store(lambda store: migrate.current_revision(store.engine)) or "none")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: str = typer.Option(..., "-m", "--message", help="What the revision changes"),
+) -> None:
+    """Write a new migration from the difference between tables.py and an upgraded database.
+
+    For developers, from a source checkout; review the generated file before committing it.
+    """
+    _on_store(lambda store: migrate.make_revision(store.engine, message))
+
+
+def _on_store(work: Callable[[SqlStore], Awaitable[T]]) -> T:
+    """Run schema work on the LRS_DATABASE_URL database, without upgrading it first."""
+
+    async def main() -> T:
+        store = SqlStore(Settings.from_env().database_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
 
 
 @credentials_app.command("add")

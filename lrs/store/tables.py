@@ -19,7 +19,8 @@ class StatementRow(SQLModel, table=True):
         ),
     )
     id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
-    stored_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Indexed for the since/until filters (migration 0002).
+    stored_ms: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     voided: bool = Field(default=False, nullable=False)
     body: str = Field(sa_column=Column(Text, nullable=False))
 
