@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrs.ops.get_statements import get_consistent_through
 from lrs.xapi.prepare import format_instant_ms
 
 HEADER = b"x-experience-api-consistent-through"
@@ -23,8 +24,8 @@ class ConsistentThroughMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if not any(name.lower() == HEADER for name, _ in headers):
-                    clock = scope["app"].state.lrs.clock
-                    headers.append((HEADER, format_instant_ms(clock.consistent_through_ms()).encode()))
+                    through = await get_consistent_through(scope["app"].state.lrs)
+                    headers.append((HEADER, format_instant_ms(through).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

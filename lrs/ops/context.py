@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lrs.config import Settings
 from lrs.store.sql import SqlStore
 from lrs.types import Statement
 from lrs.xapi.prepare import StoredClock
+
+if TYPE_CHECKING:
+    from lrs.ops._group_commit import GroupCommitter
 
 
 class StatementListener(Protocol):
@@ -37,6 +40,10 @@ class LrsContext:
     # Activity definitions this process knows to be stored as they are: lets a batch that
     # repeats them skip reading and writing the activity table.
     known_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Stores concurrent statement batches together; made on first use (save_statements).
+    committer: GroupCommitter | None = None
+    # (monotonic time, value) of the last Consistent-Through asked of the database.
+    consistency: tuple[float, int] | None = None
 
     def remember_definitions(self, definitions: dict[str, dict[str, Any]]) -> None:
         if len(self.known_definitions) + len(definitions) > KNOWN_DEFINITIONS_LIMIT:

@@ -78,7 +78,9 @@ async def add_credential(
         if await tx.credentials.get_credential(key) is not None:
             raise BadRequest(f"a credential with key {key!r} already exists")
         await tx.credentials.save_credential(
-            StoredCredential(key, name, hash_secret(secret), checked, int(time.time() * 1000), False)
+            StoredCredential(
+                key, name, hash_secret(secret), checked, int(time.time() * 1000), False
+            )
         )
     return NewCredential(key, secret, name, checked)
 
@@ -101,26 +103,35 @@ async def revoke_credential(ctx: LrsContext, key: str) -> bool:
 
 
 class CredentialChecker:
-    """Checks key/secret pairs against the store, remembering recent successes briefly."""
+    """Checks key/secret pairs against the store.
+
+    Hashing a secret is slow on purpose, so a pair that matched is remembered with the hash it
+    matched: it is never hashed again while the stored hash stays the same. The stored row is
+    re-read every CACHE_SECONDS, so a revocation applies within that time.
+    """
 
     def __init__(self, ctx: LrsContext) -> None:
         self.ctx = ctx
-        self._recent: dict[tuple[str, str], tuple[float, StoredCredential]] = {}
+        # (key, sha256 of the secret) -> (when the row was last read, the row as read then)
+        self._verified: dict[tuple[str, str], tuple[float, StoredCredential]] = {}
 
     async def check(self, key: str, secret: str) -> StoredCredential | None:
         fingerprint = (key, hashlib.sha256(secret.encode()).hexdigest())
-        cached = self._recent.get(fingerprint)
+        cached = self._verified.get(fingerprint)
         now = time.monotonic()
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         async with self.ctx.store.read() as tx:
             credential = await tx.credentials.get_credential(key)
-        if credential is None or credential.revoked or not await asyncio.to_thread(
+        if credential is None or credential.revoked:
+            self._verified.pop(fingerprint, None)
+            return None
+        already_matched = cached is not None and cached[1].secret_hash == credential.secret_hash
+        if not already_matched and not await asyncio.to_thread(
             secret_matches, secret, credential.secret_hash
         ):
-            self._recent.pop(fingerprint, None)
             return None
-        if len(self._recent) > 10_000:
-            self._recent.clear()
-        self._recent[fingerprint] = (now, credential)
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[fingerprint] = (now, credential)
         return credential

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import orjson
@@ -39,7 +40,10 @@ class StatementPage:
 
 
 def _shape(
-    rows: list[StoredStatement], fmt: str, definitions: dict[str, dict[str, object]], languages: list[str]
+    rows: list[StoredStatement],
+    fmt: str,
+    definitions: dict[str, dict[str, object]],
+    languages: list[str],
 ) -> list[bytes]:
     if fmt == "exact":
         return [row.body.encode() for row in rows]
@@ -49,7 +53,9 @@ def _shape(
     return [orjson.dumps(formats.canonical_format(s, definitions, languages)) for s in statements]
 
 
-async def _definitions_for(tx: Transaction, rows: list[StoredStatement], fmt: str) -> dict[str, dict[str, object]]:
+async def _definitions_for(
+    tx: Transaction, rows: list[StoredStatement], fmt: str
+) -> dict[str, dict[str, object]]:
     if fmt != "canonical" or not rows:
         return {}
     ids = formats.activity_ids_in([orjson.loads(row.body) for row in rows])
@@ -81,15 +87,23 @@ async def get_statement(
         if row is None or row.voided != query.voided:
             raise NotFound(f"no statement with id {query.statement_id}")
         if reader.only_mine:
-            if not await tx.statements.has_index_key(row.seq, (index.AUTHORITY, reader.credential_key)):
+            if not await tx.statements.has_index_key(
+                row.seq, (index.AUTHORITY, reader.credential_key)
+            ):
                 raise NotFound(f"no statement with id {query.statement_id}")
         definitions = await _definitions_for(tx, [row], query.format)
         attachments = await _attachments_for(tx, [row]) if query.attachments else []
-    return StatementPage(_shape([row], query.format, definitions, languages), None, attachments, row.stored_ms)
+    return StatementPage(
+        _shape([row], query.format, definitions, languages), None, attachments, row.stored_ms
+    )
 
 
 async def find_statements(
-    ctx: LrsContext, query: StatementQuery, reader: Reader, languages: list[str], after_seq: int | None = None
+    ctx: LrsContext,
+    query: StatementQuery,
+    reader: Reader,
+    languages: list[str],
+    after_seq: int | None = None,
 ) -> StatementPage:
     """One page of matching statements and, when more remain, the cursor to the next."""
     async with ctx.store.read() as tx:
@@ -100,4 +114,26 @@ async def find_statements(
         attachments = await _attachments_for(tx, rows) if query.attachments else []
     cursor = Cursor(query.params, rows[-1].seq) if has_more and rows else None
     last_stored = max((row.stored_ms for row in rows), default=None)
-    return StatementPage(_shape(rows, query.format, definitions, languages), cursor, attachments, last_stored)
+    return StatementPage(
+        _shape(rows, query.format, definitions, languages), cursor, attachments, last_stored
+    )
+
+
+# How long an answer from the database is reused: an older instant is still a true bound.
+CONSISTENCY_REUSE_SECONDS = 0.2
+
+
+async def get_consistent_through(ctx: LrsContext) -> int:
+    """X-Experience-API-Consistent-Through: every statement stored before it is visible (2.1.3).
+
+    Right with several processes on one database too: this process's clock knows only its
+    own writes in flight, the store knows whether another process is writing. Visibility
+    only grows, so the database's answer is reused briefly rather than asked per response.
+    """
+    local = ctx.clock.consistent_through_ms()
+    now = time.monotonic()
+    if ctx.consistency is not None and now - ctx.consistency[0] < CONSISTENCY_REUSE_SECONDS:
+        return min(ctx.consistency[1], local)
+    through = await ctx.store.consistent_through_ms(local)
+    ctx.consistency = (now, through)
+    return through

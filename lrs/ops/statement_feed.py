@@ -21,7 +21,9 @@ class FeedEntry:
     voided: bool
 
 
-async def read_statement_feed(ctx: LrsContext, after_seq: int, limit: int = 1000) -> list[FeedEntry]:
+async def read_statement_feed(
+    ctx: LrsContext, after_seq: int, limit: int = 1000
+) -> list[FeedEntry]:
     """Up to `limit` statements stored after `after_seq` (voided and voiding ones included)."""
     async with ctx.store.read() as tx:
         rows = await tx.statements.find_statements_after(after_seq, limit)

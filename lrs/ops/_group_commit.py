@@ -1,0 +1,298 @@
+"""Group commit: batches that arrive while a write is running are stored together, next.
+
+Each request's batch still stands or falls alone: every check that can refuse a batch (a
+conflicting id, voiding a voiding statement) runs per batch before anything is written,
+and a batch that fails is left out of the group. One transaction, and a handful of round
+trips, then serve many concurrent requests: that, not the SQL, is what a busy single-writer
+database costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from lrs.errors import BadRequest, Conflict, XapiError
+from lrs.ops._drafts import BatchRequest, Draft
+from lrs.ops.context import LrsContext
+from lrs.store.sql import Transaction
+from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
+from lrs.types import Statement
+from lrs.xapi import activities, index
+from lrs.xapi.compare import equivalent
+from lrs.xapi.prepare import format_instant_ms
+
+# How far a chain of StatementRefs is followed when inheriting filter keys.
+MAX_REF_DEPTH = 8
+# Most statements one group commits; later arrivals wait for the next group.
+MAX_GROUP_STATEMENTS = 5_000
+# A batch whose id another process took meanwhile is tried again (PostgreSQL only).
+STORE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What one request's batch did: the statements newly stored and the ids they voided."""
+
+    new: list[Draft]
+    voided_ids: list[str]
+
+
+Outcome = Stored | XapiError
+
+
+def _ref_target(statement: Statement) -> str | None:
+    target = index.statement_ref_target(statement)
+    return target.lower() if target is not None else None
+
+
+async def _load_targets(tx: Transaction, drafts: list[Draft]) -> dict[str, Statement]:
+    """Stored statements the drafts' StatementRefs reach, following chains."""
+    known: dict[str, Statement] = {}
+    in_group = {d.id for d in drafts}
+    wanted = {t for d in drafts if (t := _ref_target(d.prepared)) is not None} - in_group
+    for _ in range(MAX_REF_DEPTH):
+        if not wanted:
+            break
+        rows = await tx.statements.get_statements_by_id(sorted(wanted))
+        fetched = {statement_id: orjson.loads(row.body) for statement_id, row in rows.items()}
+        known.update(fetched)
+        wanted = {t for s in fetched.values() if (t := _ref_target(s)) is not None}
+        wanted -= known.keys() | in_group
+    return known
+
+
+class _GroupState:
+    """The statements a group has accepted so far, seen by the batches after them."""
+
+    def __init__(self, existing: dict[str, StoredStatement], stored_targets: dict[str, Statement]):
+        self.existing = existing
+        self.known: dict[str, Statement] = dict(stored_targets)
+        self.own_keys: dict[str, set[index.IndexKey]] = {}
+        self.accepted: dict[str, Draft] = {}
+
+    def split_new(self, drafts: list[Draft]) -> list[Draft]:
+        """Drafts not stored yet; a stored id with other content is a conflict (2.1.2).
+
+        A resend is compared as the client sent it: the LRS fills `timestamp` from `stored`,
+        which would make every resend of a statement without one look different.
+        """
+        new: list[Draft] = []
+        for draft in drafts:
+            stored = self.existing.get(draft.id)
+            earlier = self.accepted.get(draft.id)
+            if stored is None and earlier is None:
+                new.append(draft)
+                continue
+            first = orjson.loads(stored.body) if stored is not None else earlier.prepared  # type: ignore[union-attr]
+            if not equivalent(first, draft.sent):
+                raise Conflict(f"statement {draft.id} already exists with different content")
+        return new
+
+    def keys_of(self, statement_id: str, depth: int = 0) -> set[index.IndexKey]:
+        """A statement's keys plus, for a StatementRef, its target's (Communication 2.1.3)."""
+        statement = self.known[statement_id]
+        # A stored target's own keys; its authority key is never inherited.
+        keys = self.own_keys.get(statement_id) or index.index_keys(statement, "")
+        target = _ref_target(statement)
+        if target is not None and target in self.known and depth < MAX_REF_DEPTH:
+            keys = keys | index.inherited_keys(self.keys_of(target, depth + 1))
+        return keys
+
+    def accept(self, new: list[Draft]) -> tuple[dict[str, set[index.IndexKey]], set[str]]:
+        """Take a batch's new drafts into the group: (their keys, the ids they void)."""
+        for draft in new:
+            self.known[draft.id] = draft.prepared
+            self.own_keys[draft.id] = draft.keys
+        try:
+            voided = _voided_targets(new, self.known)
+            keys = {d.id: self.keys_of(d.id) for d in new}
+        except XapiError:
+            for draft in new:
+                self.known.pop(draft.id, None)
+                self.own_keys.pop(draft.id, None)
+            raise
+        self.accepted.update((d.id, d) for d in new)
+        return keys, voided
+
+
+def _voided_targets(new: list[Draft], known: dict[str, Statement]) -> set[str]:
+    """Ids voided by this batch; a voiding statement cannot itself be voided (Data 2.3.2)."""
+    voided: set[str] = set()
+    for position, draft in enumerate(new):
+        target = _ref_target(draft.prepared)
+        if target is None or not index.is_voiding(draft.prepared):
+            continue
+        if target in known and index.is_voiding(known[target]):
+            raise BadRequest(f"statements[{position}]: a voiding statement cannot be voided")
+        voided.add(target)
+    return voided
+
+
+async def _save_definitions(
+    tx: Transaction, ctx: LrsContext, statements: list[Statement], may_define: bool
+) -> dict[str, dict[str, Any]]:
+    """Merge activity definitions into the stored ones; return what is stored now.
+
+    Definitions this process knows to be stored as they are sent need no SQL: most batches
+    repeat the same course and module definitions.
+    """
+    known = ctx.known_definitions
+    incoming = {
+        k: v
+        for k, v in activities.definitions_in(statements).items()
+        if k not in known or activities.updated_definitions({k: known[k]}, {k: v}, may_define)
+    }
+    if not incoming:
+        return {}
+    stored_text = await tx.statements.get_activity_definitions(sorted(incoming))
+    stored = {k: orjson.loads(v) for k, v in stored_text.items()}
+    changed = activities.updated_definitions(stored, incoming, may_define)
+    await tx.statements.save_activity_definitions(
+        {k: orjson.dumps(v).decode() for k, v in changed.items()}
+    )
+    return {**stored, **changed}
+
+
+async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Outcome]:
+    """One transaction for every batch of the group that passes its checks."""
+    outcomes: list[Outcome] = []
+    definitions: dict[str, dict[str, Any]] = {}
+    stored_ms: int | None = None
+    try:
+        async with ctx.store.write() as tx:
+            # Taken once the write lock is held, so stored order follows commit order.
+            stored_ms = ctx.clock.start_write()
+            drafts = [d for r in requests for d in r.drafts]
+            # Only ids clients chose can exist already; the LRS's own are fresh UUIDs.
+            client_ids = sorted({d.id for d in drafts if d.client_id})
+            existing = await tx.statements.get_statements_by_id(client_ids) if client_ids else {}
+            state = _GroupState(existing, await _load_targets(tx, drafts))
+            rows: list[NewStatement] = []
+            voided_by_group: set[str] = set()
+            stored = format_instant_ms(stored_ms)
+            for request in requests:
+                try:
+                    new = state.split_new(request.drafts)
+                    keys, voided = state.accept(new)
+                except XapiError as error:
+                    outcomes.append(error)
+                    continue
+                outcomes.append(Stored(new, sorted(voided)))
+                voided_by_group |= voided
+                rows += [
+                    NewStatement(d.id, stored_ms, False, d.body(stored), frozenset(keys[d.id]))
+                    for d in new
+                ]
+            # A voiding statement may arrive before its target: the target is stored voided.
+            new_client_ids = [r.id for r in rows if state.accepted[r.id].client_id]
+            voided_early = (
+                await tx.statements.find_voided_targets(new_client_ids) if new_client_ids else set()
+            )
+            voided_now = voided_by_group | voided_early
+            rows = [
+                r
+                if r.id not in voided_now
+                else NewStatement(r.id, r.stored_ms, True, r.body, r.keys)
+                for r in rows
+            ]
+            await tx.statements.save_statements(rows)
+            await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
+            accepted = [r for r, o in zip(requests, outcomes, strict=True) if isinstance(o, Stored)]
+            await tx.statements.save_attachments(
+                [(a.sha2, a.content_type, a.content) for r in accepted for a in r.attachments]
+            )
+            for may_define in (False, True):
+                statements = [
+                    d.statement
+                    for r, o in zip(requests, outcomes, strict=True)
+                    if isinstance(o, Stored) and r.writer.may_define is may_define
+                    for d in o.new
+                ]
+                if statements:
+                    definitions |= await _save_definitions(tx, ctx, statements, may_define)
+    finally:
+        if stored_ms is not None:
+            ctx.clock.finish_write(stored_ms)
+    ctx.remember_definitions(definitions)  # only once committed
+    return [_with_early_voids(o, voided_early) for o in outcomes]
+
+
+def _with_early_voids(outcome: Outcome, voided_early: set[str]) -> Outcome:
+    if isinstance(outcome, XapiError):
+        return outcome
+    early = {d.id for d in outcome.new} & voided_early
+    return Stored(outcome.new, sorted(set(outcome.voided_ids) | early)) if early else outcome
+
+
+async def store_alone(ctx: LrsContext, request: BatchRequest) -> Outcome:
+    """One batch in its own transaction, tried again if another process took one of its ids."""
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            (outcome,) = await _store_group(ctx, [request])
+            return outcome
+        except StatementIdTaken:
+            # Stored meanwhile by another process: now that copy is seen, the same statement
+            # is accepted and a different one is a 409.
+            if attempt == STORE_ATTEMPTS:
+                break
+    return Conflict("statements with these ids were being stored at the same time; send again")
+
+
+class GroupCommitter:
+    """Queues batches and stores them in groups, one group at a time."""
+
+    def __init__(self, ctx: LrsContext) -> None:
+        self.ctx = ctx
+        self._waiting: list[tuple[BatchRequest, asyncio.Future[Outcome]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def store(self, request: BatchRequest) -> Stored:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if self._drainer is None or self._drainer.done():
+            # A task of its own: a client that disconnects must not cancel others' writes.
+            self._drainer = asyncio.create_task(self._drain())
+        outcome = await asyncio.shield(future)
+        if isinstance(outcome, XapiError):
+            raise outcome
+        return outcome
+
+    def _next_group(self) -> list[tuple[BatchRequest, asyncio.Future[Outcome]]]:
+        group, size = [], 0
+        while self._waiting and (
+            not group or size + len(self._waiting[0][0].drafts) <= MAX_GROUP_STATEMENTS
+        ):
+            item = self._waiting.pop(0)
+            group.append(item)
+            size += len(item[0].drafts)
+        return group
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            group = self._next_group()
+            requests = [request for request, _ in group]
+            try:
+                outcomes = (
+                    await _store_group(self.ctx, requests)
+                    if len(group) > 1
+                    else [await store_alone(self.ctx, requests[0])]
+                )
+            except StatementIdTaken:
+                # Another process stored one of these ids: each batch on its own, with retries.
+                outcomes = [await store_alone(self.ctx, request) for request in requests]
+            except BaseException as error:  # every waiting request must hear of it
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            # What this process just committed is visible: the next answer must say so.
+            self.ctx.consistency = None
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
