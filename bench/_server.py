@@ -1,0 +1,155 @@
+"""Shared by the benchmarks: run `lrs serve` on a fresh database, watch its memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+LRS = str(ROOT / ".venv" / "bin" / "lrs")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LRS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> str:
+    return (
+        f"{platform.node()} ({os.cpu_count()} cores, {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()})"
+    )
+
+
+def today() -> str:
+    return f"{datetime.now(tz=UTC):%Y-%m-%d}"
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_database(engine: str, directory: Path) -> Iterator[tuple[str, str]]:
+    """(SQLAlchemy URL for the LRS, plain URL for raw drivers) of an empty database."""
+    if engine == "sqlite":
+        path = directory / f"bench-{uuid.uuid4().hex[:8]}.sqlite3"
+        yield f"sqlite+aiosqlite:///{path}", str(path)
+        return
+    name = f"lrs_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield base.replace("postgresql://", "postgresql+asyncpg://") + f"/{name}", f"{base}/{name}"
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Server:
+    url: str
+    auth: tuple[str, str]
+    process: subprocess.Popen[bytes]
+    peak_rss_mb: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def watch_memory(self) -> None:
+        """Sample the resident memory of every process of the server (workers included)."""
+
+        def sample() -> None:
+            while not self._stop.is_set():
+                self.peak_rss_mb = max(self.peak_rss_mb, _largest_rss_mb(self.process.pid))
+                time.sleep(0.2)
+
+        threading.Thread(target=sample, daemon=True).start()
+
+
+def _largest_rss_mb(pid: int) -> float:
+    """The largest RSS among the process and its children, in MB (per process, as the goal says)."""
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        return 0.0
+    largest = 0.0
+    for one in pids:
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    largest = max(largest, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return largest
+
+
+@contextmanager
+def running_server(database_url: str, workers: int = 1) -> Iterator[Server]:
+    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
+    key, secret = "bench", uuid.uuid4().hex
+    subprocess.run(
+        [LRS, "credentials", "add", "bench", "--key", key, "--secret", secret],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [LRS, "serve", "--port", str(port), "--workers", str(workers)], env=env
+    )
+    server = Server(f"http://127.0.0.1:{port}/xapi", (key, secret), process)
+    try:
+        _wait_ready(server)
+        server.watch_memory()
+        yield server
+    finally:
+        server._stop.set()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("the LRS exited during start-up")
+        try:
+            httpx.get(server.url + "/about", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("the LRS did not start")
+
+
+def append_results(title: str, table: list[str]) -> None:
+    """Append one run, headed by what was measured, when and on which machine, to RESULTS.md."""
+    results = ROOT / "bench" / "RESULTS.md"
+    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    block = f"\n### {title} ({today()}, {machine()})\n\n" + "\n".join(table) + "\n"
+    results.write_text(text.rstrip("\n") + "\n" + block)

@@ -1,0 +1,110 @@
+"""Load benchmark: N concurrent clients for T seconds, mixing writes and reads; counts failures.
+
+    .venv/bin/python bench/load.py [--engine sqlite|postgres] [--clients 50] [--seconds 60]
+        [--workers 2] [--write-results]
+
+Each client loops: POST a batch of 10 statements, GET its first statement back by id, GET the
+latest page for the learner. Any answer other than 200 (or a transport error) is a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _server import append_results, fresh_database, running_server  # noqa: E402
+from _statements import moodle_statement  # noqa: E402
+
+HEADERS = {"X-Experience-API-Version": "1.0.3"}
+
+
+async def client(
+    url: str, auth: tuple[str, str], seed: int, until: float, stats: dict[str, list[float]]
+) -> None:
+    rng = random.Random(seed)
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(auth=auth, headers=HEADERS, timeout=30, limits=limits) as http:
+        while time.monotonic() < until:
+            batch = [moodle_statement(rng) for _ in range(10)]
+            for name, call in (
+                ("POST 10", lambda: http.post(url + "/statements", json=batch)),
+                ("GET by id", None),
+                (
+                    "GET agent",
+                    lambda: http.get(
+                        url + "/statements",
+                        params={"agent": json.dumps(batch[0]["actor"]), "limit": "20"},
+                    ),
+                ),
+            ):
+                started = time.perf_counter()
+                try:
+                    if name == "GET by id":
+                        response = await http.get(
+                            url + "/statements", params={"statementId": ids[0]}
+                        )
+                    else:
+                        response = await call()  # type: ignore[misc]
+                    ok = response.status_code == 200
+                    if name == "POST 10" and ok:
+                        ids = response.json()
+                except httpx.HTTPError:
+                    ok = False
+                stats.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+                if not ok:
+                    stats.setdefault("failures", []).append(1.0)
+                    break
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    stats: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.engine, Path(tmp)) as (url, _):
+        with running_server(url, args.workers) as server:
+            until = time.monotonic() + args.seconds
+
+            async def run() -> None:
+                await asyncio.gather(
+                    *(client(server.url, server.auth, n, until, stats) for n in range(args.clients))
+                )
+
+            asyncio.run(run())
+            peak = server.peak_rss_mb
+    failures = len(stats.pop("failures", []))
+    total = sum(len(v) for v in stats.values())
+    table = [
+        f"{args.clients} clients for {args.seconds:.0f} s on {args.engine} ({args.workers} workers): "
+        f"{total:,} requests, {failures} failed, peak RSS {peak:.0f} MB per process",
+        "",
+        "| request | count | p50 ms | p95 ms |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, values in stats.items():
+        ordered = sorted(values)
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        table.append(f"| {name} | {len(values):,} | {statistics.median(values):.1f} | {p95:.1f} |")
+    print("\n".join(table))
+    if args.write_results:
+        append_results("Concurrent load", table)
+
+
+if __name__ == "__main__":
+    main()
