@@ -26,8 +26,8 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server  # noqa: E402
-from _statements import moodle_statement  # noqa: E402
+from _server import append_results, fresh_database, running_server
+from _statements import moodle_statement
 
 Batch = list[dict[str, Any]]
 
@@ -157,10 +157,12 @@ def main() -> None:
     args = parser.parse_args()
     batches = make_batches(args.statements, args.batch)
     with tempfile.TemporaryDirectory() as tmp:
-        with fresh_database(args.engine, Path(tmp)) as (lrs_url, _):
-            with running_server(lrs_url, args.workers) as server:
-                lrs_seconds = asyncio.run(post_all(server.url, server.auth, batches, args.clients))
-                peak_rss = server.peak_rss_mb
+        with (
+            fresh_database(args.engine, Path(tmp)) as (lrs_url, _),
+            running_server(lrs_url, args.workers) as server,
+        ):
+            lrs_seconds = asyncio.run(post_all(server.url, server.auth, batches, args.clients))
+            peak_rss = server.peak_rss_mb
         with fresh_database(args.engine, Path(tmp)) as (_, raw_url):
             if args.engine == "sqlite":
                 raw_seconds = raw_sqlite(raw_url, batches, args.clients)
@@ -168,7 +170,8 @@ def main() -> None:
                 raw_seconds = asyncio.run(raw_postgres(raw_url, batches, args.clients))
     lrs_rate, raw_rate = args.statements / lrs_seconds, args.statements / raw_seconds
     table = [
-        "| engine | statements | clients x batch | LRS workers | LRS stmts/s | raw rows/s | LRS/raw | peak RSS (MB, per process) |",
+        "| engine | statements | clients x batch | LRS workers | LRS stmts/s | raw rows/s "
+        "| LRS/raw | peak RSS (MB, per process) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         f"| {args.engine} | {args.statements} | {args.clients} x {args.batch} | {args.workers} | "
         f"{lrs_rate:,.0f} | {raw_rate:,.0f} | {lrs_rate / raw_rate:.0%} | {peak_rss:.0f} |",

@@ -17,15 +17,32 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server  # noqa: E402
-from _statements import moodle_statement  # noqa: E402
+from _server import append_results, fresh_database, running_server
+from _statements import moodle_statement
 
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
+
+
+async def _timed(
+    stats: dict[str, list[float]], name: str, request: Awaitable[httpx.Response]
+) -> httpx.Response | None:
+    """Await one request, record its latency, and count anything but a 200 as a failure."""
+    started = time.perf_counter()
+    try:
+        response = await request
+    except httpx.HTTPError:
+        response = None
+    stats.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+    if response is None or response.status_code != 200:
+        stats.setdefault("failures", []).append(1.0)
+        return None
+    return response
 
 
 async def client(
@@ -36,34 +53,13 @@ async def client(
     async with httpx.AsyncClient(auth=auth, headers=HEADERS, timeout=30, limits=limits) as http:
         while time.monotonic() < until:
             batch = [moodle_statement(rng) for _ in range(10)]
-            for name, call in (
-                ("POST 10", lambda: http.post(url + "/statements", json=batch)),
-                ("GET by id", None),
-                (
-                    "GET agent",
-                    lambda: http.get(
-                        url + "/statements",
-                        params={"agent": json.dumps(batch[0]["actor"]), "limit": "20"},
-                    ),
-                ),
-            ):
-                started = time.perf_counter()
-                try:
-                    if name == "GET by id":
-                        response = await http.get(
-                            url + "/statements", params={"statementId": ids[0]}
-                        )
-                    else:
-                        response = await call()  # type: ignore[misc]
-                    ok = response.status_code == 200
-                    if name == "POST 10" and ok:
-                        ids = response.json()
-                except httpx.HTTPError:
-                    ok = False
-                stats.setdefault(name, []).append((time.perf_counter() - started) * 1000)
-                if not ok:
-                    stats.setdefault("failures", []).append(1.0)
-                    break
+            posted = await _timed(stats, "POST 10", http.post(url + "/statements", json=batch))
+            if posted is None:
+                continue
+            first = {"statementId": posted.json()[0]}
+            await _timed(stats, "GET by id", http.get(url + "/statements", params=first))
+            mine = {"agent": json.dumps(batch[0]["actor"]), "limit": "20"}
+            await _timed(stats, "GET agent", http.get(url + "/statements", params=mine))
 
 
 def main() -> None:
@@ -77,22 +73,26 @@ def main() -> None:
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     stats: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.engine, Path(tmp)) as (url, _):
-        with running_server(url, args.workers) as server:
-            until = time.monotonic() + args.seconds
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(args.engine, Path(tmp)) as (url, _),
+        running_server(url, args.workers) as server,
+    ):
+        until = time.monotonic() + args.seconds
 
-            async def run() -> None:
-                await asyncio.gather(
-                    *(client(server.url, server.auth, n, until, stats) for n in range(args.clients))
-                )
+        async def run() -> None:
+            await asyncio.gather(
+                *(client(server.url, server.auth, n, until, stats) for n in range(args.clients))
+            )
 
-            asyncio.run(run())
-            peak = server.peak_rss_mb
+        asyncio.run(run())
+        peak = server.peak_rss_mb
     failures = len(stats.pop("failures", []))
     total = sum(len(v) for v in stats.values())
     table = [
-        f"{args.clients} clients for {args.seconds:.0f} s on {args.engine} ({args.workers} workers): "
-        f"{total:,} requests, {failures} failed, peak RSS {peak:.0f} MB per process",
+        f"{args.clients} clients for {args.seconds:.0f} s on {args.engine} "
+        f"({args.workers} workers): {total:,} requests, {failures} failed, "
+        f"peak RSS {peak:.0f} MB per process",
         "",
         "| request | count | p50 ms | p95 ms |",
         "| --- | --- | --- | --- |",

@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server  # noqa: E402
-from _statements import VERBS, moodle_statement  # noqa: E402
-from ingest import post_all  # noqa: E402
+from _server import append_results, fresh_database, running_server
+from _statements import VERBS, moodle_statement
+from ingest import post_all
 
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
 
@@ -100,11 +100,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.engine, Path(tmp)) as (url, _):
-        with running_server(url, args.workers) as server:
-            fill_seconds, sample = asyncio.run(fill(server.url, server.auth, args.statements))
-            timings = asyncio.run(time_gets(server.url, server.auth, sample, args.requests))
-            peak = server.peak_rss_mb
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fresh_database(args.engine, Path(tmp)) as (url, _),
+        running_server(url, args.workers) as server,
+    ):
+        fill_seconds, sample = asyncio.run(fill(server.url, server.auth, args.statements))
+        timings = asyncio.run(time_gets(server.url, server.auth, sample, args.requests))
+        peak = server.peak_rss_mb
     table = [
         f"{args.statements:,} statements on {args.engine} ({args.workers} workers), filled at "
         f"{args.statements / fill_seconds:,.0f} statements/s, peak RSS {peak:.0f} MB per process",
@@ -113,9 +116,8 @@ def main() -> None:
         "| --- | --- | --- | --- |",
     ]
     for name, values in timings.items():
-        table.append(
-            f"| {name} | {len(values)} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} |"
-        )
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        table.append(f"| {name} | {len(values)} | {p50:.1f} | {p95:.1f} |")
     print("\n".join(table))
     if args.write_results:
         append_results("GET latency", table)
