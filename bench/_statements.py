@@ -22,8 +22,11 @@ def moodle_statement(rng: random.Random, learners: int = 100_000) -> dict[str, A
     module = rng.randrange(1, 20)
     course_iri = f"{site}/course/view.php?id={course}"
     return {
-        "actor": {"objectType": "Agent", "name": f"Official {rng.randrange(learners)}",
-                  "account": {"homePage": site, "name": str(rng.randrange(learners))}},
+        "actor": {
+            "objectType": "Agent",
+            "name": f"Official {rng.randrange(learners)}",
+            "account": {"homePage": site, "name": str(rng.randrange(learners))},
+        },
         "verb": {"id": rng.choice(VERBS), "display": {"en": "completed"}},
         "object": {
             "objectType": "Activity",
@@ -39,15 +42,28 @@ def moodle_statement(rng: random.Random, learners: int = 100_000) -> dict[str, A
             "language": "fr",
             "contextActivities": {
                 "grouping": [
-                    {"objectType": "Activity", "id": site,
-                     "definition": {"type": "http://id.tincanapi.com/activitytype/lms"}},
-                    {"objectType": "Activity", "id": course_iri,
-                     "definition": {"type": "http://id.tincanapi.com/activitytype/lms/course"}},
+                    {
+                        "objectType": "Activity",
+                        "id": site,
+                        "definition": {"type": "http://id.tincanapi.com/activitytype/lms"},
+                    },
+                    {
+                        "objectType": "Activity",
+                        "id": course_iri,
+                        "definition": {"type": "http://id.tincanapi.com/activitytype/lms/course"},
+                    },
                 ],
-                "category": [{"objectType": "Activity", "id": "http://moodle.org",
-                              "definition": {"type": "http://id.tincanapi.com/activitytype/source"}}],
+                "category": [
+                    {
+                        "objectType": "Activity",
+                        "id": "http://moodle.org",
+                        "definition": {"type": "http://id.tincanapi.com/activitytype/source"},
+                    }
+                ],
             },
-            "extensions": {"http://lrs.learninglocker.net/define/extensions/info": {"event_name": "x"}},
+            "extensions": {
+                "http://lrs.learninglocker.net/define/extensions/info": {"event_name": "x"}
+            },
         },
         "result": {"completion": True, "score": {"scaled": round(rng.random(), 2)}},
         "timestamp": "2026-11-20T10:00:00.000Z",
