@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, and_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -112,7 +111,7 @@ class StatementQueries:
         extra: tuple[Filter, ...] = (),
     ) -> list[StoredStatement]:
         """One page of non-voided statements matching every filter, in `seq` order."""
-        stmt = _select_page(query, after_seq, extra).limit(limit)
+        stmt = _select_page(query, after_seq, extra, limit)
         return [_stored(row) for row in await self.conn.execute(stmt)]
 
     async def find_statements_after(self, after_seq: int, limit: int) -> list[StoredStatement]:
@@ -205,10 +204,35 @@ def _kind_matches(column: Any, kinds: tuple[str, ...]) -> Any:
 
 
 def _select_page(
-    query: StatementQuery, after_seq: int | None, extra: tuple[Filter, ...]
+    query: StatementQuery, after_seq: int | None, extra: tuple[Filter, ...], limit: int
 ) -> Select[tuple[object, ...]]:
-    """Drive the page from the first filter's index rows, joining the others on seq."""
-    filters = (*query.filters, *extra)
+    """One page of statements, in `seq` order, matching every filter."""
+    # A filter of one kind is one ordered index range: let it drive the page when there is one.
+    filters = sorted((*query.filters, *extra), key=lambda f: len(f[0]))
+    if not filters or len(filters[0][0]) == 1:
+        return _select_driven(query, after_seq, filters, select_seq_only=False).limit(limit)
+    # related_*: one ordered range per kind, each cut to the page, then merged. A single
+    # `kind IN (...)` range would make the database sort every match before the limit.
+    kinds, value = filters[0]
+    branches = [
+        _select_driven(query, after_seq, [((kind,), value), *filters[1:]], select_seq_only=True)
+        .limit(limit)
+        .subquery()
+        for kind in kinds
+    ]
+    seqs = union(*(select(branch.c.seq) for branch in branches)).subquery()
+    s = statement_t
+    stmt = select(s).join(seqs, s.c.seq == seqs.c.seq)
+    return stmt.order_by(s.c.seq.asc() if query.ascending else s.c.seq.desc()).limit(limit)
+
+
+def _select_driven(
+    query: StatementQuery,
+    after_seq: int | None,
+    filters: list[Filter],
+    select_seq_only: bool,
+) -> Select[tuple[object, ...]]:
+    """Drive from the first filter's index rows, joining the others on seq."""
     s = statement_t
     if filters:
         first = index_t.alias("i0")
@@ -225,10 +249,11 @@ def _select_page(
                     other.c.value == value,
                 ),
             )
-        stmt = select(s).select_from(from_clause).where(*conditions)
+        columns = [first.c.seq] if select_seq_only else [s]
+        stmt = select(*columns).select_from(from_clause).where(*conditions)
     else:
         order_col = s.c.seq
-        stmt = select(s)
+        stmt = select(s.c.seq) if select_seq_only else select(s)
     stmt = stmt.where(s.c.voided.is_(False))
     if query.since_ms is not None:
         stmt = stmt.where(s.c.stored_ms > query.since_ms)
