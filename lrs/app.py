@@ -30,11 +30,18 @@ from lrs.store.sql import SqlStore
 log = logging.getLogger("lrs")
 
 ALLOWED_HEADERS = [
-    "Authorization", "Content-Type", "X-Experience-API-Version", "If-Match", "If-None-Match",
+    "Authorization",
+    "Content-Type",
+    "X-Experience-API-Version",
+    "If-Match",
+    "If-None-Match",
     "Accept-Language",
 ]
 EXPOSED_HEADERS = [
-    "ETag", "Last-Modified", "X-Experience-API-Consistent-Through", "X-Experience-API-Version",
+    "ETag",
+    "Last-Modified",
+    "X-Experience-API-Consistent-Through",
+    "X-Experience-API-Version",
     "Location",
 ]
 
@@ -61,7 +68,9 @@ async def _xapi_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     name = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
-    return json_response({"error": name, "message": exc.detail}, exc.status_code, dict(exc.headers or {}))
+    return json_response(
+        {"error": name, "message": exc.detail}, exc.status_code, dict(exc.headers or {})
+    )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

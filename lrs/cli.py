@@ -65,8 +65,13 @@ def serve(
     _run(noop)
     settings = Settings.from_env()
     uvicorn.run(
-        "lrs.cli:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, proxy_headers=True,
+        "lrs.cli:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
     )
 
 

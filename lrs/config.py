@@ -1,4 +1,4 @@
-"""Settings read from LRS_* environment variables, built once in create_app or the CLI and passed down."""
+"""Settings from LRS_* environment variables, built once (create_app, the CLI) and passed down."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: an app per test on SQLite or PostgreSQL, an HTTP client, credentials, a live server."""
+"""Shared fixtures: an app per test on SQLite or PostgreSQL, clients, credentials, a live server."""
 
 from __future__ import annotations
 
@@ -175,7 +175,9 @@ async def client(app: Starlette, credential: Credential) -> AsyncIterator[httpx.
 @pytest.fixture
 async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no credential and no version header."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
         yield http
 
 
@@ -183,7 +185,10 @@ def statement(**overrides: Any) -> dict[str, Any]:
     """A small valid statement; keyword arguments replace its properties."""
     base: dict[str, Any] = {
         "actor": {"objectType": "Agent", "mbox": "mailto:amina@example.org", "name": "Amina"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+        "verb": {
+            "id": "http://adlnet.gov/expapi/verbs/completed",
+            "display": {"en-US": "completed"},
+        },
         "object": {"id": "https://acbc.iom.int/courses/ibm-101", "objectType": "Activity"},
     }
     base.update(overrides)
@@ -221,7 +226,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/live.sqlite3")
     credential = asyncio.run(_prepare_database(settings))
     port = _free_port()
-    config = uvicorn.Config(create_app(settings, plugins=[]), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, plugins=[]), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,4 +1,4 @@
-"""Alternate Request Syntax (Communication 1.3): a POST whose form carries method, headers and content.
+"""Alternate Request Syntax (Communication 1.3): a POST whose form carries the real request.
 
 Rewritten into the request it stands for before anything else sees it; 2.0.0 removed it.
 """
@@ -16,8 +16,12 @@ from lrs.api.version import normalise_version
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 # Form fields that are really request headers (Communication 1.3).
 HEADER_FIELDS = {
-    "authorization", "x-experience-api-version", "content-type", "content-length",
-    "if-match", "if-none-match",
+    "authorization",
+    "x-experience-api-version",
+    "content-type",
+    "content-length",
+    "if-match",
+    "if-none-match",
 }
 
 
@@ -27,7 +31,11 @@ class AlternateRequestMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or b"method=" not in scope["query_string"]:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or b"method=" not in scope["query_string"]
+        ):
             await self.app(scope, receive, send)
             return
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -81,9 +89,15 @@ def _rewrite(scope: Scope, method: str, form: list[tuple[str, str]]) -> tuple[Sc
         headers.setdefault("content-type", b"application/json")
     if headers.get("content-type", b"").startswith(b"application/x-www-form-urlencoded"):
         headers["content-type"] = b"application/json"
-    raw_headers = [(k.encode("latin-1"), v if isinstance(v, bytes) else v.encode()) for k, v in headers.items()]
-    new_scope = {**scope, "method": method, "headers": raw_headers,
-                 "query_string": urlencode(params).encode()}
+    raw_headers = [
+        (k.encode("latin-1"), v if isinstance(v, bytes) else v.encode()) for k, v in headers.items()
+    ]
+    new_scope = {
+        **scope,
+        "method": method,
+        "headers": raw_headers,
+        "query_string": urlencode(params).encode(),
+    }
     return new_scope, content
 
 
@@ -115,7 +129,17 @@ def _replay(content: bytes) -> Receive:
 
 
 async def _reply(send: Send, status: int, message: str) -> None:
-    body = orjson.dumps({"error": "BadRequest" if status == 400 else "PayloadTooLarge", "message": message})
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    body = orjson.dumps(
+        {"error": "BadRequest" if status == 400 else "PayloadTooLarge", "message": message}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -1,4 +1,4 @@
-"""X-Experience-API-Consistent-Through on every Statement resource response, errors included (2.1.3)."""
+"""X-Experience-API-Consistent-Through on every Statement resource response (2.1.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tolerant paths: `/xapi//statements` (ADL's cmi5 player) and trailing slashes reach the same route."""
+"""Tolerant paths: `/xapi//statements` (ADL's cmi5 player) and trailing slashes route too."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""X-Experience-API-Version: every /xapi request names one; every response says which (About 4.0)."""
+"""X-Experience-API-Version: each /xapi request names one; each response says which."""
 
 from __future__ import annotations
 
@@ -53,7 +53,11 @@ class XapiVersionMiddleware:
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-experience-api-version"]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"x-experience-api-version"
+                ]
                 headers.append((b"x-experience-api-version", version.encode()))
                 message = {**message, "headers": headers}
             await send(message)
@@ -65,7 +69,9 @@ async def _reject(send: Send, raw: str | None, version: str) -> None:
     if raw is None:
         message = "the X-Experience-API-Version header is required"
     else:
-        message = f"X-Experience-API-Version {raw!r} is not supported; use one of {', '.join(SUPPORTED)}"
+        message = (
+            f"X-Experience-API-Version {raw!r} is not supported; use one of {', '.join(SUPPORTED)}"
+        )
     body = orjson.dumps({"error": "BadRequest", "message": message})
     await send(
         {

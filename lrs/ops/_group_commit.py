@@ -262,7 +262,8 @@ class GroupCommitter:
         return outcome
 
     def _next_group(self) -> list[tuple[BatchRequest, asyncio.Future[Outcome]]]:
-        group, size = [], 0
+        group: list[tuple[BatchRequest, asyncio.Future[Outcome]]] = []
+        size = 0
         while self._waiting and (
             not group or size + len(self._waiting[0][0].drafts) <= MAX_GROUP_STATEMENTS
         ):

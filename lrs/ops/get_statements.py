@@ -86,11 +86,10 @@ async def get_statement(
         row = await tx.statements.get_statement(query.statement_id)
         if row is None or row.voided != query.voided:
             raise NotFound(f"no statement with id {query.statement_id}")
-        if reader.only_mine:
-            if not await tx.statements.has_index_key(
-                row.seq, (index.AUTHORITY, reader.credential_key)
-            ):
-                raise NotFound(f"no statement with id {query.statement_id}")
+        if reader.only_mine and not await tx.statements.has_index_key(
+            row.seq, (index.AUTHORITY, reader.credential_key)
+        ):
+            raise NotFound(f"no statement with id {query.statement_id}")
         definitions = await _definitions_for(tx, [row], query.format)
         attachments = await _attachments_for(tx, [row]) if query.attachments else []
     return StatementPage(

@@ -25,8 +25,12 @@ class StoredCredential:
 def _from_row(row: object) -> StoredCredential:
     m = row._mapping  # type: ignore[attr-defined]
     return StoredCredential(
-        key=m["key"], name=m["name"], secret_hash=m["secret_hash"],
-        scopes=tuple(m["scopes"].split()), created_ms=m["created_ms"], revoked=bool(m["revoked"]),
+        key=m["key"],
+        name=m["name"],
+        secret_hash=m["secret_hash"],
+        scopes=tuple(m["scopes"].split()),
+        created_ms=m["created_ms"],
+        revoked=bool(m["revoked"]),
     )
 
 
@@ -37,14 +41,19 @@ class CredentialQueries:
     async def save_credential(self, credential: StoredCredential) -> None:
         await self.conn.execute(
             credential_t.insert().values(
-                key=credential.key, name=credential.name, secret_hash=credential.secret_hash,
-                scopes=" ".join(credential.scopes), created_ms=credential.created_ms,
+                key=credential.key,
+                name=credential.name,
+                secret_hash=credential.secret_hash,
+                scopes=" ".join(credential.scopes),
+                created_ms=credential.created_ms,
                 revoked=credential.revoked,
             )
         )
 
     async def get_credential(self, key: str) -> StoredCredential | None:
-        row = (await self.conn.execute(select(credential_t).where(credential_t.c.key == key))).first()
+        row = (
+            await self.conn.execute(select(credential_t).where(credential_t.c.key == key))
+        ).first()
         return _from_row(row) if row is not None else None
 
     async def find_credentials(self) -> list[StoredCredential]:
@@ -55,7 +64,7 @@ class CredentialQueries:
         result = await self.conn.execute(
             update(credential_t).where(credential_t.c.key == key).values(revoked=True)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def revoke_credentials_named(self, name: str) -> None:
         await self.conn.execute(

@@ -19,7 +19,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL for concurrent readers; explicit BEGIN so write transactions can take the lock up front."""
+    """WAL for concurrent readers; explicit BEGIN so writers can take the lock up front."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -38,7 +38,9 @@ class SqlStore:
 
     def __init__(self, database_url: str) -> None:
         self.url = database_url
-        self.engine: AsyncEngine = create_async_engine(database_url, **_engine_options(database_url))
+        self.engine: AsyncEngine = create_async_engine(
+            database_url, **_engine_options(database_url)
+        )
         self.sqlite = dialects.is_sqlite(self.engine)
         if self.sqlite:
             dialects.configure_sqlite(self.engine)

@@ -1,4 +1,4 @@
-"""Storage rows (SQLModel tables). Only the store sees these; xAPI JSON is kept whole in `body` columns."""
+"""Storage rows (SQLModel tables), seen only by the store; xAPI JSON is kept whole in `body`."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from lrs.xapi._validate_formats import (
     Checker,
     as_object,
-    check_iri,
     check_identifier_string,
+    check_iri,
     check_irl,
     check_mbox,
     check_sha1,

@@ -36,7 +36,7 @@ def definitions_in(statements: list[Statement]) -> dict[str, dict[str, Any]]:
 def updated_definitions(
     stored: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]], may_redefine: bool
 ) -> dict[str, dict[str, Any]]:
-    """The definitions to write: new activities always, changes only for credentials that may define."""
+    """Definitions to write: new activities always, changes only from credentials that define."""
     changed: dict[str, dict[str, Any]] = {}
     for activity_id, definition in incoming.items():
         current = stored.get(activity_id)

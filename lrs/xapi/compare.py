@@ -24,6 +24,7 @@ CONTEXT_ACTIVITY_KEYS = ("parent", "grouping", "category", "other")
 # Durations compare to the hundredth of a second (xAPI 2.0.0, 4.2.7 Duration).
 _SECONDS_FRACTION = re.compile(r"(\.\d{2})\d+S$")
 
+
 def equivalent(stored: Statement, received: Statement) -> bool:
     """Whether a resent statement says what the stored one does (Communication 2.1.2)."""
     left = {k: v for k, v in stored.items() if k not in OVERWRITTEN}

@@ -26,7 +26,9 @@ def _activity_ids(activity: Any) -> Any:
     return {"id": activity["id"]} if isinstance(activity, dict) and "id" in activity else activity
 
 
-def _map_context(context: Any, on_agent: Callable[[Any], Any], on_activity: Callable[[Any], Any]) -> Any:
+def _map_context(
+    context: Any, on_agent: Callable[[Any], Any], on_activity: Callable[[Any], Any]
+) -> Any:
     if not isinstance(context, dict):
         return context
     out = dict(context)
@@ -35,8 +37,10 @@ def _map_context(context: Any, on_agent: Callable[[Any], Any], on_activity: Call
             out[key] = on_agent(out[key])
     for key, holder in (("contextAgents", "agent"), ("contextGroups", "group")):
         if isinstance(out.get(key), list):
-            out[key] = [{**item, holder: on_agent(item.get(holder))} if isinstance(item, dict) else item
-                        for item in out[key]]
+            out[key] = [
+                {**item, holder: on_agent(item.get(holder))} if isinstance(item, dict) else item
+                for item in out[key]
+            ]
     groups = out.get("contextActivities")
     if isinstance(groups, dict):
         out["contextActivities"] = {
@@ -75,7 +79,10 @@ def _map_statement(
 def ids_format(statement: Statement) -> Statement:
     """Agents, groups, activities and verbs reduced to what identifies them."""
     return _map_statement(
-        statement, _agent_ids, _activity_ids, lambda verb: {"id": verb["id"]} if isinstance(verb, dict) else verb
+        statement,
+        _agent_ids,
+        _activity_ids,
+        lambda verb: {"id": verb["id"]} if isinstance(verb, dict) else verb,
     )
 
 
@@ -130,7 +137,8 @@ def _filter_definition(definition: Any, accepted: list[str]) -> Any:
         if isinstance(out.get(key), list):
             out[key] = [
                 {**c, "description": pick_language(c["description"], accepted)}
-                if isinstance(c, dict) and isinstance(c.get("description"), dict) else c
+                if isinstance(c, dict) and isinstance(c.get("description"), dict)
+                else c
                 for c in out[key]
             ]
     return out

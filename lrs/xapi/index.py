@@ -145,7 +145,10 @@ def is_voiding(statement: Statement) -> bool:
 def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
     """All (kind, value) pairs of a prepared statement, not counting a StatementRef's target."""
     keys: set[IndexKey] = {(VERB, statement["verb"]["id"]), (AUTHORITY, credential_key)}
-    direct_agents = [*_actor_keys(statement.get("actor")), *_object_agent_keys(statement.get("object"))]
+    direct_agents = [
+        *_actor_keys(statement.get("actor")),
+        *_object_agent_keys(statement.get("object")),
+    ]
     related_agents = [
         *direct_agents,
         *_actor_keys(statement.get("authority")),

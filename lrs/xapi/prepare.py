@@ -56,7 +56,7 @@ class StoredClock:
             self._in_flight.pop(stored_ms, None)
 
     def consistent_through_ms(self) -> int:
-        """Every statement stored before this instant is committed (X-Experience-API-Consistent-Through)."""
+        """Every statement stored before this instant is committed (Consistent-Through)."""
         if self._in_flight:
             return min(self._in_flight) - 1
         return self.now_ms()
@@ -70,7 +70,9 @@ def version_property(request_version: str) -> str:
 def _context_activities_as_lists(statement: Statement) -> Statement:
     """contextActivities values are always served as arrays (Data 2.4.6.2)."""
     context = statement.get("context")
-    groups = context.get("contextActivities") if isinstance(context, dict) else None
+    if not isinstance(context, dict):
+        return statement
+    groups = context.get("contextActivities")
     if not isinstance(groups, dict) or all(isinstance(v, list) for v in groups.values()):
         return statement
     lists = {name: value if isinstance(value, list) else [value] for name, value in groups.items()}

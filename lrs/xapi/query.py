@@ -15,8 +15,18 @@ from lrs.xapi import index
 from lrs.xapi.validate import agent_errors, is_iri, is_uuid
 
 FILTER_PARAMS = frozenset(
-    {"agent", "verb", "activity", "registration", "related_activities", "related_agents",
-     "since", "until", "limit", "ascending"}
+    {
+        "agent",
+        "verb",
+        "activity",
+        "registration",
+        "related_activities",
+        "related_agents",
+        "since",
+        "until",
+        "limit",
+        "ascending",
+    }
 )
 SHAPE_PARAMS = frozenset({"format", "attachments"})
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId"})
@@ -120,7 +130,9 @@ def parse_single(params: dict[str, str]) -> SingleQuery | None:
     return SingleQuery(params[name].lower(), name == "voidedStatementId", fmt, attachments)
 
 
-def parse_query(params: dict[str, str], version: str, default_limit: int, max_limit: int) -> StatementQuery:
+def parse_query(
+    params: dict[str, str], version: str, default_limit: int, max_limit: int
+) -> StatementQuery:
     """A many-statement GET. Raises BadRequest naming the bad parameter."""
     _check_known(params)
     filters: list[Filter] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
 import jwt
@@ -20,7 +19,6 @@ from lrs.xapi.compare import statement_difference
 SIGNATURE_USAGE_TYPE = "http://adlnet.gov/expapi/attachments/signature"
 SIGNATURE_CONTENT_TYPE = "application/octet-stream"
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512")  # Data 2.6 Signature Requirements
-
 
 
 def check_signed_statement(statement: Statement, parts: dict[str, AttachmentPart]) -> None:
