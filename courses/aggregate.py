@@ -1,0 +1,268 @@
+"""The aggregator: follows the statement feed from its checkpoint and keeps progress up to date.
+
+A listener only wakes it. Each chunk of the feed is applied in one transaction that also
+moves the checkpoint, so nothing is missed or counted twice, even with several server
+processes (the checkpoint row is locked and re-read) or a crash between commit and wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+import orjson
+
+from courses import _refresh, _resolve
+from courses.catalog import Catalog, catalog_from_documents, empty_catalog
+from courses.config import CoursesSettings
+from courses.facts import Fact, Identity, identity_of, instant_ms, read_statement
+from courses.store import CourseQueries, course_queries
+from lrs.ops.context import LrsContext
+from lrs.ops.statement_feed import FeedEntry, read_statement_feed
+from lrs.types import Statement
+from lrs.xapi.index import is_voiding, statement_ref_target
+
+log = logging.getLogger("lrs.courses")
+
+CHECKPOINT = "feed_checkpoint"
+CATALOG_VERSION = "catalog_version"
+CATALOG_SITES = "catalog_sites"
+CHUNK = 5000
+POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
+GAP_RETRY_SECONDS = 0.05
+
+
+class CatalogCache:
+    """The stored catalogue, re-read only when its version changes."""
+
+    def __init__(self) -> None:
+        self.catalog = empty_catalog()
+
+    async def current(self, q: CourseQueries) -> Catalog:
+        version = await q.state.get_state(CATALOG_VERSION) or self.catalog.version
+        if version != self.catalog.version:
+            documents = await q.catalog.find_course_documents()
+            sites = orjson.loads(await q.state.get_state(CATALOG_SITES) or "{}")
+            self.catalog = catalog_from_documents(documents, sites)
+        return self.catalog
+
+
+@dataclass
+class Batch:
+    """What a chunk of the feed says, before any I/O."""
+
+    identities: list[Identity] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    voided: list[str] = field(default_factory=list)
+
+
+def read_batch(entries: list[FeedEntry], catalog: Catalog) -> Batch:
+    batch = Batch()
+    for entry in entries:
+        statement: Statement = entry.statement
+        if is_voiding(statement):
+            target = statement_ref_target(statement)
+            if target is not None:
+                batch.voided.append(target.lower())
+            continue
+        identity, facts = read_statement(entry.seq, statement, catalog)
+        if identity is None:
+            continue
+        # Even a voided statement shows who its actor is (the identity is not the claim).
+        batch.identities.append(identity)
+        if not entry.voided:
+            batch.facts += facts
+    return batch
+
+
+async def _learners_of_voided(q: CourseQueries, statement_ids: list[str]) -> set[str]:
+    """The learners whose statements these are: their progress is recomputed without them."""
+    if not statement_ids:
+        return set()
+    keys = {
+        i.key
+        for e in await q.evidence.get_statements(statement_ids)
+        if (i := identity_of(e.statement))
+    }
+    return {row.learner_id for row in (await q.learners.get_identities(keys)).values()}
+
+
+async def apply_batch(q: CourseQueries, catalog: Catalog, batch: Batch, up_to_seq: int) -> None:
+    """Record identities, fold new facts into progress, recompute learners regrouped or voided."""
+    regrouped, learner_of = await _resolve.observe_identities(q, batch.identities)
+    await _refresh.merge_learners(q, catalog, regrouped.merged)
+    recompute = await _learners_of_voided(q, batch.voided)
+    new_by_learner: dict[str, list[Fact]] = {}
+    for fact in batch.facts:
+        learner_id = learner_of[fact.agent_key]
+        if learner_id not in recompute:
+            new_by_learner.setdefault(learner_id, []).append(fact)
+    await _refresh.recompute_learners(q, catalog, recompute, up_to_seq)
+    await _refresh.fold_new_facts(q, catalog, new_by_learner)
+
+
+def contiguous(
+    entries: list[FeedEntry], checkpoint: int
+) -> tuple[list[FeedEntry], FeedEntry | None]:
+    """The entries that follow the checkpoint without a hole, and the first entry after a hole.
+
+    On PostgreSQL a statement's number is taken before its transaction commits, so a later
+    number can be visible before an earlier one: a hole may be a commit still to come.
+    """
+    expected = checkpoint + 1
+    for position, entry in enumerate(entries):
+        if entry.seq != expected:
+            return entries[:position], entry
+        expected += 1
+    return entries, None
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause CPython's cycle collector while a chunk is applied.
+
+    A chunk parses thousands of statements into short-lived, acyclic dicts that reference
+    counting frees; the collector would otherwise rescan them many times over (it doubled the
+    feed's cost in bench/progress.py). Other tasks running meanwhile only defer collection.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Aggregator:
+    def __init__(
+        self, ctx: LrsContext, settings: CoursesSettings, cache: CatalogCache | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.cache = cache or CatalogCache()
+        self._wake = asyncio.Event()
+        self._full = asyncio.Event()
+        self._pending = 0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._hole_seen: dict[int, float] = {}  # first missing seq -> when first seen
+
+    # --- the background loop ---------------------------------------------------------------
+
+    def wake(self, stored: int = 0) -> None:
+        """Statements were stored: catch up soon, at once when a whole chunk is waiting."""
+        self._pending += stored
+        self._wake.set()
+        if self._pending >= CHUNK:
+            self._full.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="courses-aggregator")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def follow(self) -> None:
+        """Keep progress up to date until cancelled, polling the feed (`lrs progress follow`)."""
+        while True:
+            applied = await self.catch_up(until_idle=False)
+            if applied < CHUNK:
+                await asyncio.sleep(self.settings.aggregate_delay_seconds)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                # Let statements gather for a moment: one chunk of many costs far less than
+                # many chunks of a few (each reads learners' rows and writes them back).
+                await asyncio.wait_for(self._full.wait(), self.settings.aggregate_delay_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            self._full.clear()
+            self._pending = 0
+            try:
+                await self.catch_up(until_idle=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep following the feed; the next wake-up retries the chunk
+                log.exception("progress aggregation failed; will retry")
+                await asyncio.sleep(1.0)
+
+    # --- catching up ---------------------------------------------------------------------
+
+    async def catch_up(self, until_idle: bool = True) -> int:
+        """Apply the committed statements after the checkpoint; return how many were applied.
+
+        With `until_idle`, go on until none is left; otherwise stop at the first chunk that is
+        not full, rather than chase a stream still arriving a few statements at a time.
+        """
+        applied = 0
+        async with self._lock:
+            while True:
+                with _no_cycle_collection():
+                    done, waiting = await self._apply_chunk()
+                applied += done
+                if waiting:
+                    await asyncio.sleep(GAP_RETRY_SECONDS)
+                elif done == 0 or (done < CHUNK and not until_idle):
+                    return applied
+
+    async def _checkpoint(self) -> tuple[int, Catalog | None]:
+        """The checkpoint and the catalogue (None before one is loaded)."""
+        async with self.ctx.store.read() as tx:
+            q = course_queries(tx)
+            if await q.state.get_state(CATALOG_VERSION) is None:
+                return 0, None
+            return int(await q.state.get_state(CHECKPOINT) or 0), await self.cache.current(q)
+
+    async def _apply_chunk(self) -> tuple[int, bool]:
+        """(statements applied, whether a hole in the feed is being waited for)."""
+        after, catalog = await self._checkpoint()
+        if catalog is None:
+            return 0, False  # no catalogue yet: loading one recomputes from the first statement
+        entries = await read_statement_feed(self.ctx, after, CHUNK)
+        if not entries:
+            return 0, False
+        usable, after_hole = contiguous(entries, after)
+        if not usable and after_hole is not None:
+            if not self._hole_is_final(after, after_hole):
+                return 0, True
+            usable, _ = contiguous(entries, after_hole.seq - 1)
+        # Entries left over lie beyond another hole: apply these, then look at it again.
+        waiting = len(usable) < len(entries)
+        # Reading the statements needs no lock: writers (ingestion included) wait less.
+        batch = read_batch(usable, catalog)
+        async with self.ctx.store.write() as tx:
+            q = course_queries(tx)
+            if int(await q.state.get_state(CHECKPOINT, for_update=True) or 0) != after:
+                return 0, False  # another process moved it (or a rebuild reset it): read again
+            if (await self.cache.current(q)).version != catalog.version:
+                return 0, False  # a new catalogue was loaded meanwhile: read again
+            await apply_batch(q, catalog, batch, usable[-1].seq)
+            await q.state.save_state(CHECKPOINT, str(usable[-1].seq))
+        return len(usable), waiting
+
+    def _hole_is_final(self, checkpoint: int, after_hole: FeedEntry) -> bool:
+        """A hole is a rolled-back insert once it is older than the configured wait."""
+        now = time.monotonic()
+        first_seen = self._hole_seen.setdefault(checkpoint + 1, now)
+        stored_ms = instant_ms(after_hole.statement.get("stored")) or 0
+        age = max(now - first_seen, time.time() - stored_ms / 1000)
+        if age < self.settings.gap_wait_seconds:
+            return False
+        self._hole_seen.pop(checkpoint + 1, None)
+        log.warning(
+            "statements %d..%d never appeared; moving on", checkpoint + 1, after_hole.seq - 1
+        )
+        return True

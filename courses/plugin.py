@@ -1,0 +1,72 @@
+"""The courses plugin: catalogue, progress aggregation and progress API, wired into the LRS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+from courses import api, cli, ops
+from courses.aggregate import Aggregator, CatalogCache
+from courses.config import CoursesSettings
+from lrs.errors import XapiError
+from lrs.ops.context import LrsContext, StatementListener
+from lrs.types import Statement
+
+if TYPE_CHECKING:
+    import typer
+
+
+class _Wake:
+    """The listener: a committed batch only wakes the aggregator, which reads the feed itself."""
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
+
+    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None:
+        self.aggregator.wake(len(statements))
+
+
+class CoursesPlugin:
+    """Registered under `acbc_lrs.plugins`; one instance per application."""
+
+    name = "courses"
+
+    def __init__(
+        self, settings: CoursesSettings | None = None, aggregate_in_background: bool = True
+    ) -> None:
+        self.settings = settings or CoursesSettings.from_env()
+        self.background = aggregate_in_background
+        self.cache = CatalogCache()
+        self._context: ops.CoursesContext | None = None
+        self.aggregator: Aggregator | None = None
+
+    @property
+    def context(self) -> ops.CoursesContext:
+        if self._context is None:
+            raise XapiError("the courses plugin has not started")
+        return self._context
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return api.routes(lambda: self.context)
+
+    def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
+        self.aggregator = Aggregator(ctx, self.settings, self.cache)
+        return [_Wake(self.aggregator)]
+
+    def commands(self) -> dict[str, typer.Typer]:
+        return cli.commands()
+
+    async def startup(self, ctx: LrsContext) -> None:
+        self._context = ops.CoursesContext(ctx, self.settings, self.cache)
+        await ops.ensure_jwt_secret(self._context)
+        if self.aggregator is None:
+            self.aggregator = Aggregator(ctx, self.settings, self.cache)
+        if self.background and self.settings.aggregate_in_server:
+            self.aggregator.start()
+            self.aggregator.wake()  # catch up with whatever was stored while no server ran
+
+    async def shutdown(self) -> None:
+        if self.aggregator is not None:
+            await self.aggregator.stop()

@@ -1,0 +1,321 @@
+"""The aggregator follows the feed from its checkpoint, takes voided statements out, minds holes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from courses import aggregate, ops
+from courses.aggregate import Aggregator, contiguous
+from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings
+from courses.plugin import CoursesPlugin
+from courses.store import course_queries
+from lrs.app import create_app
+from lrs.config import Settings
+from lrs.ops.statement_feed import FeedEntry
+from tests.courses._scenario import post_statements
+from tests.courses.conftest import ClientFor
+
+Settle = Callable[[], Awaitable[int]]
+CAMPUS = "https://campus.acbc.iom.int"
+ADL = "http://adlnet.gov/expapi/verbs/"
+AMINA = {"name": "Amina", "account": {"homePage": CAMPUS, "name": "501"}}
+
+
+def _completed(
+    module: str,
+    score: float | None = None,
+    actor: dict[str, Any] | None = None,
+    statement_id: str | None = None,
+) -> dict[str, Any]:
+    kinds = {
+        "orientation": ("page", 1201),
+        "pillars": ("scorm", 1202),
+        "interagency": ("lesson", 1203),
+        "final-quiz": ("quiz", 1204),
+    }
+    name, number = kinds[module]
+    statement: dict[str, Any] = {
+        "id": statement_id or str(uuid.uuid4()),
+        "actor": actor or AMINA,
+        "verb": {"id": ADL + "completed"},
+        "object": {"id": f"{CAMPUS}/mod/{name}/view.php?id={number}"},
+        "context": {"contextActivities": {"grouping": [{"id": f"{CAMPUS}/course/view.php?id=12"}]}},
+        "timestamp": "2026-03-10T09:00:00Z",
+    }
+    if score is not None:
+        statement["result"] = {"score": {"scaled": score}, "success": score >= 0.7}
+    return statement
+
+
+def _void(target: str) -> dict[str, Any]:
+    return {
+        "actor": {"mbox": "mailto:registrar@acbc.example.org"},
+        "verb": {"id": ADL + "voided"},
+        "object": {"objectType": "StatementRef", "id": target},
+    }
+
+
+async def _status(api: httpx.AsyncClient, agent: dict[str, Any] = AMINA) -> str | None:
+    import orjson
+
+    response = await api.get("/api/v1/learners", params={"agent": orjson.dumps(agent).decode()})
+    if response.status_code == 404:
+        return None
+    courses = {c["code"]: c["status"] for c in response.json()["courses"]}
+    return courses.get("IBM-101")
+
+
+def _all_modules(quiz: float = 0.9) -> list[dict[str, Any]]:
+    return [
+        _completed("orientation"),
+        _completed("pillars"),
+        _completed("interagency"),
+        _completed("final-quiz", quiz),
+    ]
+
+
+async def test_voiding_takes_a_statement_back_out(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, settle: Settle
+) -> None:
+    statements = _all_modules()
+    await post_statements(xapi, statements)
+    await settle()
+    assert await _status(admin) == "passed"
+    await post_statements(xapi, [_void(statements[-1]["id"])])
+    await settle()
+    assert await _status(admin) == "in_progress"
+    report = (await admin.get("/api/v1/courses/IBM-101/progress")).json()
+    assert (report["enrolled"], report["passed"], report["scores"]["count"]) == (1, 0, 0)
+
+
+async def test_a_void_that_arrives_before_its_target_wins(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, settle: Settle
+) -> None:
+    statements = _all_modules()
+    await post_statements(xapi, [_void(statements[-1]["id"])])
+    await settle()
+    await post_statements(xapi, statements)
+    await settle()
+    assert await _status(admin) == "in_progress"
+
+
+async def test_linking_before_any_statement_and_unlinking_later(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, settle: Settle
+) -> None:
+    mbox = {"mbox": "mailto:amina@border.example.org"}
+    linked = await admin.post("/api/v1/learners/link", json={"agents": [AMINA, mbox]})
+    assert linked.status_code == 200 and linked.json()["courses"] == []
+    await post_statements(
+        xapi,
+        _all_modules()[:2]
+        + [
+            _completed(m, 0.8 if m == "final-quiz" else None, mbox)
+            for m in ("interagency", "final-quiz")
+        ],
+    )
+    await settle()
+    assert await _status(admin) == await _status(admin, mbox) == "passed"
+    unlinked = await admin.post("/api/v1/learners/unlink", json={"agent": mbox})
+    assert unlinked.status_code == 200
+    assert sorted(len(t["identities"]) for t in unlinked.json()["learners"]) == [1, 1]
+    assert await _status(admin) == await _status(admin, mbox) == "in_progress"
+    report = (await admin.get("/api/v1/courses/IBM-101/progress")).json()
+    assert (report["enrolled"], report["in_progress"]) == (2, 2)
+
+
+async def test_an_unlinked_identity_no_longer_joins_by_email(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, settle: Settle
+) -> None:
+    shared = {"mbox": "mailto:office@border.example.org"}
+    sheet = {"account": {"homePage": "https://attendance.acbc.iom.int", "name": "P-9"}}
+    attended = {
+        "actor": sheet,
+        "verb": {"id": ADL + "attended"},
+        "object": {"id": "https://acbc.iom.int/xapi/sessions/cpba-110/2026-moshi"},
+        "context": {
+            "extensions": {
+                "https://acbc.iom.int/xapi/extensions/email": "office@border.example.org"
+            }
+        },
+    }
+    await post_statements(xapi, [_completed("orientation", actor=shared), attended])
+    await settle()
+    import orjson
+
+    one = (
+        await admin.get("/api/v1/learners", params={"agent": orjson.dumps(sheet).decode()})
+    ).json()
+    assert len(one["identities"]) == 2
+    await admin.post("/api/v1/learners/unlink", json={"agent": sheet})
+    await post_statements(xapi, [{**attended, "timestamp": "2026-06-09T09:00:00Z"}])
+    await settle()
+    alone = (
+        await admin.get("/api/v1/learners", params={"agent": orjson.dumps(sheet).decode()})
+    ).json()
+    assert len(alone["identities"]) == 1 and [c["code"] for c in alone["courses"]] == ["CPBA-110"]
+
+
+async def test_a_changed_catalogue_recomputes_progress(
+    xapi: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    settle: Settle,
+    cc: ops.CoursesContext,
+    tmp_path: Path,
+) -> None:
+    await post_statements(xapi, _all_modules(quiz=0.72))
+    await settle()
+    assert await _status(admin) == "passed"
+    stricter = tmp_path / "catalog"
+    shutil.copytree(DEFAULT_CATALOG_DIR, stricter)
+    ibm = stricter / "ibm-101.toml"
+    ibm.write_text(ibm.read_text().replace("min_score = 0.7", "min_score = 0.8"))
+    result = await ops.load_catalog(cc, stricter)
+    assert result.changed
+    await settle()
+    assert await _status(admin) == "failed"
+    assert not (await ops.load_catalog(cc, stricter)).changed
+
+
+async def test_two_aggregators_on_one_database_apply_each_statement_once(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, cc: ops.CoursesContext
+) -> None:
+    await post_statements(xapi, _all_modules())
+    first, second = Aggregator(cc.lrs, cc.settings), Aggregator(cc.lrs, cc.settings)
+    applied = await asyncio.gather(first.catch_up(), second.catch_up())
+    assert sum(applied) == 4
+    assert await _status(admin) == "passed"
+
+
+def _entry(seq: int) -> FeedEntry:
+    return FeedEntry(
+        seq,
+        {"id": str(uuid.uuid4()), "stored": "2999-01-01T00:00:00.000Z", "verb": {"id": "x"}},
+        False,
+    )
+
+
+def test_only_entries_without_a_hole_are_taken() -> None:
+    entries = [_entry(n) for n in (5, 6, 8, 9)]
+    assert contiguous(entries, 4) == (entries[:2], entries[2])
+    assert contiguous(entries, 3) == ([], entries[0])
+    assert contiguous(entries[2:], 7) == (entries[2:], None)
+
+
+async def test_a_hole_in_the_feed_is_waited_for_then_passed(
+    cc: ops.CoursesContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statement 1 is taken by a transaction still open (PostgreSQL); 2 and 3 are visible."""
+    feed = [_entry(2), _entry(3)]
+
+    async def read_feed(ctx: object, after: int, limit: int) -> list[FeedEntry]:
+        return [e for e in feed if e.seq > after]
+
+    monkeypatch.setattr(aggregate, "read_statement_feed", read_feed)
+    waiting = Aggregator(cc.lrs, CoursesSettings(gap_wait_seconds=0.3), cc.cache)
+    assert await waiting._apply_chunk() == (0, True)
+    feed.insert(0, _entry(1))  # it commits
+    assert await waiting._apply_chunk() == (3, False)
+    feed.extend([_entry(5)])  # 4 is rolled back and never appears
+    assert await waiting._apply_chunk() == (0, True)
+    await asyncio.sleep(0.35)
+    assert await waiting._apply_chunk() == (1, False)
+    async with cc.lrs.store.read() as tx:
+        assert await course_queries(tx).state.get_state(aggregate.CHECKPOINT) == "5"
+
+
+@pytest.fixture
+async def live_app(settings: Settings) -> AsyncIterator[tuple[Starlette, CoursesPlugin]]:
+    plugin = CoursesPlugin(CoursesSettings(aggregate_delay_seconds=0.05))
+    application = create_app(settings, plugins=[plugin])
+    async with application.router.lifespan_context(application):
+        await ops.load_catalog(plugin.context, DEFAULT_CATALOG_DIR)
+        yield application, plugin
+
+
+async def test_the_listener_wakes_the_background_aggregator(
+    live_app: tuple[Starlette, CoursesPlugin],
+) -> None:
+    from lrs.ops.credentials import add_credential
+
+    application, plugin = live_app
+    made = await add_credential(application.state.lrs, "moodle", ["all"])
+    await ops.add_user(plugin.context, "ana", "auditor", "a long password")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://t"
+    ) as http:
+        response = await http.post(
+            "/xapi/statements",
+            json=_all_modules(),
+            auth=(made.key, made.secret),
+            headers={"X-Experience-API-Version": "1.0.3"},
+        )
+        assert response.status_code == 200
+        token = (
+            await http.post(
+                "/api/v1/auth/token", json={"username": "ana", "password": "a long password"}
+            )
+        ).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        for _ in range(100):
+            if await _status(http) == "passed":
+                break
+            await asyncio.sleep(0.05)
+        assert await _status(http) == "passed"
+
+
+async def test_a_separate_follower_keeps_progress_when_servers_do_not(
+    settings: Settings, courses_settings: CoursesSettings
+) -> None:
+    from dataclasses import replace
+
+    from lrs.ops.credentials import add_credential
+
+    quiet = replace(courses_settings, aggregate_in_server=False)
+    plugin = CoursesPlugin(quiet)
+    application = create_app(settings, plugins=[plugin])
+    async with application.router.lifespan_context(application):
+        cc = plugin.context
+        await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
+        made = await add_credential(application.state.lrs, "moodle", ["all"])
+        await ops.add_user(cc, "ana", "auditor", "a long password")
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.post(
+                "/xapi/statements",
+                json=_all_modules(),
+                auth=(made.key, made.secret),
+                headers={"X-Experience-API-Version": "1.0.3"},
+            )
+            assert response.status_code == 200
+            login = {"username": "ana", "password": "a long password"}
+            token = (await http.post("/api/v1/auth/token", json=login)).json()["access_token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            await asyncio.sleep(0.1)
+            assert await _status(http) is None  # no server process aggregates
+            follower = asyncio.create_task(Aggregator(cc.lrs, quiet).follow())
+            try:
+                for _ in range(100):
+                    if await _status(http) == "passed":
+                        break
+                    await asyncio.sleep(0.05)
+                assert await _status(http) == "passed"
+            finally:
+                follower.cancel()
+                with suppress(asyncio.CancelledError):
+                    await follower
+
+
+async def test_roles_are_checked_on_link_and_unlink(api_as: ClientFor) -> None:
+    designer = await api_as("designer")
+    response = await designer.post("/api/v1/learners/unlink", json={"agent": AMINA})
+    assert response.status_code == 403
