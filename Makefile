@@ -19,6 +19,7 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(BIN)/lrs db upgrade
+	$(BIN)/lrs courses load
 	$(BIN)/lrs credentials demo --port $(PORT)
 	$(BIN)/lrs serve --host $(HOST) --port $(PORT)
 
@@ -26,13 +27,13 @@ test: setup
 	$(BIN)/python -m pytest
 
 check: setup
-	$(BIN)/ruff format --check lrs connectors courses tests bench
-	$(BIN)/ruff check lrs connectors courses tests bench
+	$(BIN)/ruff format --check lrs connectors courses certificates tests bench
+	$(BIN)/ruff check lrs connectors courses certificates tests bench
 	$(BIN)/mypy
 
 format: setup
-	$(BIN)/ruff format lrs connectors courses tests bench
-	$(BIN)/ruff check --fix lrs connectors courses tests bench
+	$(BIN)/ruff format lrs connectors courses certificates tests bench
+	$(BIN)/ruff check --fix lrs connectors courses certificates tests bench
 
 bench: setup
 	$(BIN)/python bench/ingest.py
