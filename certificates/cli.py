@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -13,10 +12,8 @@ from certificates import follow, ops
 from courses.aggregate import CatalogCache
 from courses.config import CoursesSettings, SettingInvalid
 from courses.ops import CoursesContext
-from lrs.config import Settings
-from lrs.errors import XapiError
+from lrs.cli import run_command
 from lrs.ops.context import LrsContext
-from lrs.store.sql import SqlStore
 
 T = TypeVar("T")
 
@@ -34,25 +31,11 @@ def actor() -> str:
 
 
 def _run(work: Callable[[ops.CertContext], Awaitable[T]]) -> T:
-    async def main() -> T:
-        settings = Settings.from_env()
-        store = SqlStore(settings.database_url)
-        try:
-            await store.create_schema()
-            lrs = LrsContext(store=store, settings=settings)
-            courses = CoursesContext(lrs, CoursesSettings.from_env().normalised(), CatalogCache())
-            return await work(ops.CertContext(lrs, courses))
-        finally:
-            await store.close()
+    async def with_context(lrs: LrsContext) -> T:
+        courses = CoursesContext(lrs, CoursesSettings.from_env().normalised(), CatalogCache())
+        return await work(ops.CertContext(lrs, courses))
 
-    try:
-        return asyncio.run(main())
-    except XapiError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    except SettingInvalid as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+    return run_command(with_context, expected=(SettingInvalid,))
 
 
 @keys_app.command("rotate")

@@ -25,8 +25,15 @@ app.add_typer(credentials_app, name="credentials")
 app.add_typer(db_app, name="db")
 
 
-def _run(work: Callable[[LrsContext], Awaitable[T]]) -> T:
-    """Open the store from LRS_* settings, run one op, close the store; errors end the command."""
+def run_command(
+    work: Callable[[LrsContext], Awaitable[T]],
+    expected: tuple[type[Exception], ...] = (),
+) -> T:
+    """Open the store from LRS_* settings, run one op, close the store.
+
+    An XapiError (or one of the `expected` errors a plugin names) ends the command with its
+    message and exit status 2, never a traceback. Plugins' commands run through this too.
+    """
 
     async def main() -> T:
         settings = Settings.from_env()
@@ -40,7 +47,11 @@ def _run(work: Callable[[LrsContext], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except XapiError as error:
-        typer.echo(f"error: {error.message}", err=True)
+        for message in [error.message, *error.errors[1:]]:
+            typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2) from None
+    except expected as error:
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -62,7 +73,7 @@ def serve(
     async def noop(ctx: LrsContext) -> None:
         return None
 
-    _run(noop)
+    run_command(noop)
     settings = Settings.from_env()
     uvicorn.run(
         "lrs.cli:create_app_from_env",
@@ -126,14 +137,16 @@ def credentials_add(
 ) -> None:
     """Create a credential and print its key and secret (the secret is stored hashed)."""
     scope_list = scopes.replace(",", " ").split()
-    made = _run(lambda ctx: credential_ops.add_credential(ctx, name, scope_list, key, secret))
+    made = run_command(
+        lambda ctx: credential_ops.add_credential(ctx, name, scope_list, key, secret)
+    )
     typer.echo(f"key: {made.key}\nsecret: {made.secret}\nscopes: {' '.join(made.scopes)}")
 
 
 @credentials_app.command("demo")
 def credentials_demo(port: int = typer.Option(8000, help="Port shown in the example")) -> None:
     """Replace the 'demo' credential with a fresh one and print it (used by `make run`)."""
-    made = _run(lambda ctx: credential_ops.replace_credentials_named(ctx, "demo", ["all"]))
+    made = run_command(lambda ctx: credential_ops.replace_credentials_named(ctx, "demo", ["all"]))
     typer.echo(
         f"demo credential -> key: {made.key}  secret: {made.secret}\n"
         f"try: curl -u {made.key}:{made.secret} -H 'X-Experience-API-Version: 1.0.3' "
@@ -144,7 +157,7 @@ def credentials_demo(port: int = typer.Option(8000, help="Port shown in the exam
 @credentials_app.command("list")
 def credentials_list() -> None:
     """List credentials (never their secrets)."""
-    for credential in _run(credential_ops.find_credentials):
+    for credential in run_command(credential_ops.find_credentials):
         state = "revoked" if credential.revoked else "active"
         typer.echo(f"{credential.key}\t{credential.name}\t{' '.join(credential.scopes)}\t{state}")
 
@@ -152,7 +165,7 @@ def credentials_list() -> None:
 @credentials_app.command("revoke")
 def credentials_revoke(key: str) -> None:
     """Revoke a credential by key."""
-    if not _run(lambda ctx: credential_ops.revoke_credential(ctx, key)):
+    if not run_command(lambda ctx: credential_ops.revoke_credential(ctx, key)):
         typer.echo(f"error: no credential with key {key}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key}")

@@ -1,0 +1,68 @@
+"""The `lrs` command as operators and scripts use it: credentials and the schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lrs.cli import app
+
+
+@pytest.fixture
+def lrs_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    database = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("LRS_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    return database
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_credentials_add_list_revoke(lrs_env: Path) -> None:
+    code, out = run("credentials", "add", "moodle-kenya", "--scopes", "statements/write")
+    assert code == 0, out
+    key = re.search(r"key: (\S+)", out)
+    secret = re.search(r"secret: (\S+)", out)
+    assert key and secret and len(secret.group(1)) >= 24
+    code, listing = run("credentials", "list")
+    assert code == 0
+    assert f"{key.group(1)}\tmoodle-kenya\tstatements/write\tactive" in listing
+    assert secret.group(1) not in listing  # secrets are never shown again
+    assert run("credentials", "revoke", key.group(1))[0] == 0
+    assert (
+        f"{key.group(1)}\tmoodle-kenya\tstatements/write\trevoked" in run("credentials", "list")[1]
+    )
+
+
+def test_given_key_and_secret_are_used_and_a_duplicate_key_is_refused(lrs_env: Path) -> None:
+    code, out = run("credentials", "add", "site", "--key", "k1", "--secret", "s1-long-enough")
+    assert code == 0 and "key: k1" in out and "secret: s1-long-enough" in out
+    code, out = run("credentials", "add", "other", "--key", "k1")
+    assert code == 2 and "already exists" in out
+
+
+def test_unknown_scope_and_unknown_key_are_errors_not_tracebacks(lrs_env: Path) -> None:
+    code, out = run("credentials", "add", "x", "--scopes", "statements/everything")
+    assert code == 2 and "unknown scope" in out and "Traceback" not in out
+    code, out = run("credentials", "revoke", "no-such-key")
+    assert code == 1 and "no credential" in out
+
+
+def test_demo_credential_is_replaced_each_time(lrs_env: Path) -> None:
+    first = re.search(r"key: (\S+)", run("credentials", "demo")[1])
+    second = re.search(r"key: (\S+)", run("credentials", "demo")[1])
+    assert first and second and first.group(1) != second.group(1)
+    listing = run("credentials", "list")[1]
+    assert f"{first.group(1)}\tdemo\tall\trevoked" in listing
+    assert f"{second.group(1)}\tdemo\tall\tactive" in listing
+
+
+def test_db_upgrade_creates_the_database(lrs_env: Path) -> None:
+    code, out = run("db", "upgrade")
+    assert code == 0, out
+    assert lrs_env.exists()
