@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from lrs.xapi._validate_agents import literal
 from lrs.xapi._validate_formats import (
     Checker,
@@ -95,16 +97,33 @@ _DEFINITION_PROPS: dict[str, Checker] = {
 }
 
 
+# Definitions already found valid, as JSON text: a batch repeats the same course and module
+# definitions in every statement, and serialising one is cheaper than walking it again.
+_VALID_DEFINITIONS: set[tuple[bytes, bool]] = set()
+_VALID_DEFINITIONS_LIMIT = 4096
+
+
 def check_definition(value: object, path: str, errs: list[str], v2: bool) -> None:
     """Activity Definition: language maps, type IRI, moreInfo IRL, interaction properties."""
     obj = as_object(value, path, errs)
     if obj is None:
         return
+    try:
+        seen = (orjson.dumps(obj), v2)
+    except orjson.JSONEncodeError:
+        seen = None  # too deep to serialise: walk it, and let storing it refuse it
+    if seen is not None and seen in _VALID_DEFINITIONS:
+        return
+    errors_before = len(errs)
     walk(obj, path, errs, v2, _DEFINITION_PROPS)
     if "interactionType" not in obj:
         for key in _INTERACTION_ONLY:
             if key in obj:
                 errs.append(f"{path}.{key}: requires 'interactionType'")
+    if seen is not None and len(errs) == errors_before:
+        if len(_VALID_DEFINITIONS) >= _VALID_DEFINITIONS_LIMIT:
+            _VALID_DEFINITIONS.clear()
+        _VALID_DEFINITIONS.add(seen)
 
 
 _ACTIVITY_PROPS: dict[str, Checker] = {
