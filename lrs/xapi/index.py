@@ -52,35 +52,6 @@ def agent_key(agent: Any) -> str | None:
     return None
 
 
-def _actor_keys(actor: Any) -> Iterator[str]:
-    """The actor's own identifier and, for a Group, each member's (members match groups)."""
-    if not isinstance(actor, dict):
-        return
-    key = agent_key(actor)
-    if key is not None:
-        yield key
-    for member in actor.get("member") or ():
-        member_key = agent_key(member)
-        if member_key is not None:
-            yield member_key
-
-
-def _object_agent_keys(obj: Any) -> Iterator[str]:
-    if isinstance(obj, dict) and obj.get("objectType") in ("Agent", "Group"):
-        yield from _actor_keys(obj)
-
-
-def _context_agent_keys(context: Any) -> Iterator[str]:
-    if not isinstance(context, dict):
-        return
-    yield from _actor_keys(context.get("instructor"))
-    yield from _actor_keys(context.get("team"))
-    for item in context.get("contextAgents") or ():
-        yield from _actor_keys(item.get("agent") if isinstance(item, dict) else None)
-    for item in context.get("contextGroups") or ():
-        yield from _actor_keys(item.get("group") if isinstance(item, dict) else None)
-
-
 def _activity_id(obj: Any) -> str | None:
     if isinstance(obj, dict) and obj.get("objectType", "Activity") == "Activity":
         value = obj.get("id")
@@ -99,15 +70,6 @@ def context_activities(context: Any) -> Iterator[dict[str, Any]]:
         for activity in value if isinstance(value, list) else [value]:
             if isinstance(activity, dict):
                 yield activity
-
-
-def _related_activity_ids(statement: dict[str, Any]) -> Iterator[str]:
-    own = _activity_id(statement.get("object"))
-    if own is not None:
-        yield own
-    for activity in context_activities(statement.get("context")):
-        if isinstance(activity.get("id"), str):
-            yield activity["id"]
 
 
 def statement_activities(statement: Statement) -> Iterator[dict[str, Any]]:
@@ -142,33 +104,81 @@ def is_voiding(statement: Statement) -> bool:
     return isinstance(verb, dict) and verb.get("id") == VOIDED_VERB
 
 
+def _add_actor(keys: set[str], actor: Any) -> None:
+    """The actor's own identifier and, for a Group, each member's (members match groups)."""
+    if not isinstance(actor, dict):
+        return
+    key = agent_key(actor)
+    if key is not None:
+        keys.add(key)
+    members = actor.get("member")
+    if members:
+        for member in members:
+            member_key = agent_key(member)
+            if member_key is not None:
+                keys.add(member_key)
+
+
+def _add_context_agents(keys: set[str], context: dict[str, Any]) -> None:
+    if "instructor" in context:
+        _add_actor(keys, context["instructor"])
+    if "team" in context:
+        _add_actor(keys, context["team"])
+    for item in context.get("contextAgents") or ():
+        _add_actor(keys, item.get("agent") if isinstance(item, dict) else None)
+    for item in context.get("contextGroups") or ():
+        _add_actor(keys, item.get("group") if isinstance(item, dict) else None)
+
+
+def _add_related(part: dict[str, Any], agents: set[str], activities: set[str]) -> None:
+    """What the related_* filters match in one statement or SubStatement (2.1.3)."""
+    _add_actor(agents, part.get("actor"))
+    obj = part.get("object")
+    if isinstance(obj, dict):
+        kind = obj.get("objectType", "Activity")
+        if kind in ("Agent", "Group"):
+            _add_actor(agents, obj)
+        elif kind == "Activity" and isinstance(obj.get("id"), str):
+            activities.add(obj["id"])
+    context = part.get("context")
+    if isinstance(context, dict):
+        _add_context_agents(agents, context)
+        for activity in context_activities(context):
+            if isinstance(activity.get("id"), str):
+                activities.add(activity["id"])
+
+
 def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
-    """All (kind, value) pairs of a prepared statement, not counting a StatementRef's target."""
+    """All (kind, value) pairs of a prepared statement, not counting a StatementRef's target.
+
+    The related kinds hold only what the direct kinds do not (see RELATED_AGENT_KINDS).
+    """
     keys: set[IndexKey] = {(VERB, statement["verb"]["id"]), (AUTHORITY, credential_key)}
-    direct_agents = [
-        *_actor_keys(statement.get("actor")),
-        *_object_agent_keys(statement.get("object")),
-    ]
-    related_agents = [
-        *direct_agents,
-        *_actor_keys(statement.get("authority")),
-        *_context_agent_keys(statement.get("context")),
-    ]
-    related_activities = list(_related_activity_ids(statement))
+    direct_agents: set[str] = set()
+    _add_actor(direct_agents, statement.get("actor"))
+    obj = statement.get("object")
+    own_activity = None
+    if isinstance(obj, dict):
+        kind = obj.get("objectType", "Activity")
+        if kind in ("Agent", "Group"):
+            _add_actor(direct_agents, obj)
+        elif kind == "Activity" and isinstance(obj.get("id"), str):
+            own_activity = obj["id"]
+            keys.add((ACTIVITY, own_activity))
+    related_agents: set[str] = set()
+    related_activities: set[str] = set()
+    _add_related(statement, related_agents, related_activities)
+    _add_actor(related_agents, statement.get("authority"))
     sub = _substatement(statement)
     if sub is not None:
-        related_agents += [
-            *_actor_keys(sub.get("actor")),
-            *_object_agent_keys(sub.get("object")),
-            *_context_agent_keys(sub.get("context")),
-        ]
-        related_activities += _related_activity_ids(sub)
-    keys.update((AGENT, key) for key in direct_agents)
-    keys.update((RELATED_AGENT, key) for key in set(related_agents) - set(direct_agents))
-    own_activity = _activity_id(statement.get("object"))
-    if own_activity is not None:
-        keys.add((ACTIVITY, own_activity))
-    keys.update((RELATED_ACTIVITY, a) for a in set(related_activities) - {own_activity})
+        _add_related(sub, related_agents, related_activities)
+    for key in direct_agents:
+        keys.add((AGENT, key))
+    for key in related_agents - direct_agents:
+        keys.add((RELATED_AGENT, key))
+    related_activities.discard(own_activity)
+    for activity in related_activities:
+        keys.add((RELATED_ACTIVITY, activity))
     context = statement.get("context")
     if isinstance(context, dict) and isinstance(context.get("registration"), str):
         keys.add((REGISTRATION, context["registration"].lower()))
