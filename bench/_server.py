@@ -147,6 +147,17 @@ def _wait_ready(server: Server) -> None:
     raise RuntimeError("the LRS did not start")
 
 
+def latency_table(timings: dict[str, list[float]], what: str = "request") -> list[str]:
+    """Markdown rows of count, p50 and p95 (milliseconds) for each kind of request."""
+    rows = [f"| {what} | count | p50 ms | p95 ms |", "| --- | --- | --- | --- |"]
+    for name, values in timings.items():
+        ordered = sorted(values)
+        p50 = ordered[len(ordered) // 2]
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        rows.append(f"| {name} | {len(values):,} | {p50:.1f} | {p95:.1f} |")
+    return rows
+
+
 def append_results(title: str, table: list[str]) -> None:
     """Append one run, headed by what was measured, when and on which machine, to RESULTS.md."""
     results = ROOT / "bench" / "RESULTS.md"

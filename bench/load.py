@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server
+from _server import append_results, fresh_database, latency_table, running_server
 from _statements import moodle_statement
 
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
@@ -94,13 +93,8 @@ def main() -> None:
         f"({args.workers} workers): {total:,} requests, {failures} failed, "
         f"peak RSS {peak:.0f} MB per process",
         "",
-        "| request | count | p50 ms | p95 ms |",
-        "| --- | --- | --- | --- |",
+        *latency_table(stats),
     ]
-    for name, values in stats.items():
-        ordered = sorted(values)
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-        table.append(f"| {name} | {len(values):,} | {statistics.median(values):.1f} | {p95:.1f} |")
     print("\n".join(table))
     if args.write_results:
         append_results("Concurrent load", table)

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server
+from _server import append_results, fresh_database, latency_table, running_server
 from _statements import VERBS, moodle_statement
 from ingest import post_all
 
@@ -85,11 +84,6 @@ async def time_gets(
     return timings
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,12 +106,8 @@ def main() -> None:
         f"{args.statements:,} statements on {args.engine} ({args.workers} workers), filled at "
         f"{args.statements / fill_seconds:,.0f} statements/s, peak RSS {peak:.0f} MB per process",
         "",
-        "| GET | requests | p50 ms | p95 ms |",
-        "| --- | --- | --- | --- |",
+        *latency_table(timings, "GET"),
     ]
-    for name, values in timings.items():
-        p50, p95 = statistics.median(values), percentile(values, 0.95)
-        table.append(f"| {name} | {len(values)} | {p50:.1f} | {p95:.1f} |")
     print("\n".join(table))
     if args.write_results:
         append_results("GET latency", table)
