@@ -8,8 +8,8 @@ fresh databases, without then with the courses plugin aggregating progress as th
 
 1. in process, through lrs.ops.save_statements in batches (what a POST does once parsed), with
    the aggregator as a background task of the same process, woken by its listener;
-2. over HTTP (the first --http-statements), `lrs serve` answering --clients concurrent clients
-   posting batches, with the catalogue loaded or not.
+2. over HTTP (the first --http-statements), the LRS under uvicorn with the courses plugin alone
+   answering --clients concurrent clients posting batches, with the catalogue loaded or not.
 
 The cost of aggregation is the throughput lost, counted until the aggregator has caught up
 (wall clock), and the extra CPU time per statement (robust to other load on the machine). Then
@@ -24,6 +24,7 @@ import asyncio
 import hashlib
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -85,17 +86,35 @@ def make_batches(total: int, learners: int, batch: int) -> list[bytes]:
     return batches
 
 
+CREATED: list[str] = []  # databases to remove at the end (SQLite directories or PostgreSQL names)
+POSTGRES = os.environ.get("LRS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
 async def new_database(kind: str) -> str:
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='progress-')}/lrs.sqlite3"
+        directory = tempfile.mkdtemp(prefix="progress-")
+        CREATED.append(directory)
+        return f"sqlite+aiosqlite:///{directory}/lrs.sqlite3"
     import asyncpg
 
-    admin = os.environ.get("LRS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"bench_progress_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(admin)
+    conn = await asyncpg.connect(POSTGRES)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    return f"postgresql+asyncpg://{admin.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+    CREATED.append(name)
+    return f"postgresql+asyncpg://{POSTGRES.split('://', 1)[1].rsplit('/', 1)[0]}/{name}"
+
+
+async def remove_databases() -> None:
+    for created in CREATED:
+        if created.startswith("/"):
+            shutil.rmtree(created, ignore_errors=True)
+            continue
+        import asyncpg
+
+        conn = await asyncpg.connect(POSTGRES)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+        await conn.close()
 
 
 async def open_lrs(url: str, with_catalog: bool) -> ops.CoursesContext:
@@ -256,7 +275,12 @@ async def ingest_over_http(url: str, batches: list[bytes], aggregate: bool, clie
         capture_output=True,
     )
     port = _free_port()
-    server = subprocess.Popen([LRS, "serve", "--port", str(port)], env=env)
+    # `lrs serve` with the courses plugin alone (other installed plugins would add their work).
+    serve = (
+        "import uvicorn; from lrs.app import create_app; from courses.plugin import CoursesPlugin; "
+        f"uvicorn.run(create_app(plugins=[CoursesPlugin()]), port={port}, log_level='warning')"
+    )
+    server = subprocess.Popen([sys.executable, "-c", serve], env=env, cwd=ROOT)
     try:
         for _ in range(300):
             try:
@@ -300,51 +324,54 @@ async def run(args: argparse.Namespace) -> list[str]:
     learners = args.learners or max(1, args.statements // 10)
     started = time.perf_counter()
     batches = make_batches(args.statements, learners, args.batch)
-    print(
-        f"generated {args.statements:,} statements from {learners:,} learners "
-        f"in {time.perf_counter() - started:.0f} s",
-        flush=True,
-    )
-    plain = await ingest_in_process(await new_database(args.database), batches, aggregate=False)
-    url = await new_database(args.database)
-    aggregated = await ingest_in_process(url, batches, aggregate=True)
-    local = _compare(
-        "in process, aggregator in the same process", args.statements, plain, aggregated
-    )
-    apart = _compare(
-        "in process, aggregator in its own process",
-        args.statements,
-        plain,
-        await ingest_with_follower(await new_database(args.database), batches),
-    )
-    rebuild_seconds, same = await rebuild(url)
-    print(f"rebuild: {rebuild_seconds:.0f} s, same rows as incremental: {same}", flush=True)
-    latency = await query_latency(url, args.rounds)
-    print(
-        f"progress query: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, "
-        f"max {latency['max']:.0f} ms (largest course: {latency['largest']:,} learners)",
-        flush=True,
-    )
     machine = (
         f"{platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, {args.database}"
     )
     day = f"{datetime.now(tz=UTC):%Y-%m-%d}"
-    rows = [
-        f"| {day} | {machine} | in process, {args.statements:,} statements / {learners:,} learners | "
-        f"{local['plain_rate']:,.0f} -> {local['rate']:,.0f} ({local['cost']:.1%}) | "
-        f"{local['plain_cpu_us']:.0f} -> {local['cpu_us']:.0f} ({local['cpu_cost']:.1%}) | "
-        f"{rebuild_seconds:.0f} s ({'same rows' if same else 'DIFFERENT'}) | "
-        f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['max']:.0f} ms "
-        f"({latency['largest']:,} learners) |"
-    ]
-    rows.append(
-        f"| {day} | {machine} | same, `lrs progress follow` in its own process | "
-        f"{apart['plain_rate']:,.0f} -> {apart['rate']:,.0f} ({apart['cost']:.1%}) | "
-        f"{apart['plain_cpu_us']:.0f} -> {apart['cpu_us']:.0f} ({apart['cpu_cost']:.1%}) "
-        f"(both processes) | | |"
+    print(
+        f"generated {args.statements:,} statements from {learners:,} learners "
+        f"in {time.perf_counter() - started:.0f} s",
+        flush=True,
     )
-    if args.http_statements:
+    rows: list[str] = []
+    if args.only in (None, "process"):
+        plain = await ingest_in_process(await new_database(args.database), batches, aggregate=False)
+        url = await new_database(args.database)
+        aggregated = await ingest_in_process(url, batches, aggregate=True)
+        local = _compare(
+            "in process, aggregator in the same process", args.statements, plain, aggregated
+        )
+        apart = _compare(
+            "in process, aggregator in its own process",
+            args.statements,
+            plain,
+            await ingest_with_follower(await new_database(args.database), batches),
+        )
+        rebuild_seconds, same = await rebuild(url)
+        print(f"rebuild: {rebuild_seconds:.0f} s, same rows as incremental: {same}", flush=True)
+        latency = await query_latency(url, args.rounds)
+        print(
+            f"progress query: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, "
+            f"max {latency['max']:.0f} ms (largest course: {latency['largest']:,} learners)",
+            flush=True,
+        )
+        rows += [
+            f"| {day} | {machine} | in process, {args.statements:,} statements, "
+            f"{learners:,} learners | "
+            f"{local['plain_rate']:,.0f} -> {local['rate']:,.0f} ({local['cost']:.1%}) | "
+            f"{local['plain_cpu_us']:.0f} -> {local['cpu_us']:.0f} ({local['cpu_cost']:.1%}) | "
+            f"{rebuild_seconds:.0f} s ({'same rows' if same else 'DIFFERENT'}) | "
+            f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['max']:.0f} ms "
+            f"({latency['largest']:,} learners) |"
+        ]
+        rows.append(
+            f"| {day} | {machine} | same, `lrs progress follow` in its own process | "
+            f"{apart['plain_rate']:,.0f} -> {apart['rate']:,.0f} ({apart['cost']:.1%}) | "
+            f"{apart['plain_cpu_us']:.0f} -> {apart['cpu_us']:.0f} ({apart['cpu_cost']:.1%}) "
+            f"(both processes) | | |"
+        )
+    if args.http_statements and args.only in (None, "http"):
         count = min(args.http_statements, args.statements)
         sent = batches[: max(1, count // args.batch)]
         count = sum(len(orjson.loads(b)) for b in sent)
@@ -374,19 +401,34 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of progress queries")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--only", choices=("process", "http"), help="run one part only")
     parser.add_argument(
         "--write-results", action="store_true", help="append rows to bench/RESULTS.md"
     )
     args = parser.parse_args()
-    rows = asyncio.run(run(args))
+
+    async def run_and_clean() -> list[str]:
+        try:
+            return await run(args)
+        finally:
+            await remove_databases()
+
+    rows = asyncio.run(run_and_clean())
     print("\n".join(rows))
     if args.write_results:
-        results = ROOT / "bench" / "RESULTS.md"
-        text = results.read_text() if results.exists() else ""
-        with results.open("a") as out:
-            if "## Progress (issue 4)" not in text:
-                out.write(SECTION)
-            out.write("\n".join(rows) + "\n")
+        write_results(ROOT / "bench" / "RESULTS.md", rows)
+
+
+def write_results(results: Path, rows: list[str]) -> None:
+    """Add the rows at the end of this benchmark's table (made on first use)."""
+    lines = results.read_text().splitlines() if results.exists() else ["# Benchmark results"]
+    if "## Progress (issue 4)" not in lines:
+        lines += (SECTION + HEADER).rstrip("\n").splitlines()
+    at = lines.index("## Progress (issue 4)")
+    at = next(n for n in range(at, len(lines)) if lines[n].startswith("| --- |")) + 1
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    results.write_text("\n".join([*lines[:at], *rows, *lines[at:]]) + "\n")
 
 
 SECTION = """
@@ -399,9 +441,12 @@ arrive. Throughput is counted until the aggregator has caught up; CPU is the sto
 to give the same rows. Query latency is GET /api/v1/courses/{code}/progress through the ASGI app
 for each of the eight courses with no filter, country, period and cohort (p50 / p95 / max).
 
-| date | machine | run | statements/s without -> with (cost) | CPU us/statement without -> with (cost) | rebuild | progress query |
-| --- | --- | --- | --- | --- | --- | --- |
 """
+HEADER = (
+    "| date | machine | run | statements/s without -> with (cost) "
+    "| CPU us/statement without -> with (cost) | rebuild | progress query |\n"
+    "| --- | --- | --- | --- | --- | --- | --- |\n"
+)
 
 
 if __name__ == "__main__":

@@ -111,8 +111,8 @@ def contiguous(
 ) -> tuple[list[FeedEntry], FeedEntry | None]:
     """The entries that follow the checkpoint without a hole, and the first entry after a hole.
 
-    On PostgreSQL a statement's number is taken before its transaction commits, so a later
-    number can be visible before an earlier one: a hole may be a commit still to come.
+    A statement's number is taken before its transaction commits: a hole is a write that
+    rolled back, or (on a store that lets writers overlap) one still to commit.
     """
     expected = checkpoint + 1
     for position, entry in enumerate(entries):
