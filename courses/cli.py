@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -14,10 +13,8 @@ import typer
 from courses import ops, ops_learners
 from courses.aggregate import Aggregator, CatalogCache
 from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings, SettingInvalid
-from lrs.config import Settings
-from lrs.errors import XapiError
+from lrs.cli import run_command
 from lrs.ops.context import LrsContext
-from lrs.store.sql import SqlStore
 
 T = TypeVar("T")
 
@@ -34,28 +31,12 @@ progress_app = typer.Typer(
 
 
 def _run(work: Callable[[ops.CoursesContext], Awaitable[T]]) -> T:
-    """Open the store from LRS_* settings, run the work, close; errors end the command cleanly."""
+    """Run one courses op on the store from LRS_* settings; errors end the command cleanly."""
 
-    async def main() -> T:
-        settings = Settings.from_env()
-        store = SqlStore(settings.database_url)
-        try:
-            await store.create_schema()
-            lrs = LrsContext(store=store, settings=settings)
-            return await work(ops.CoursesContext(lrs, CoursesSettings.from_env(), CatalogCache()))
-        finally:
-            await store.close()
+    async def with_context(lrs: LrsContext) -> T:
+        return await work(ops.CoursesContext(lrs, CoursesSettings.from_env(), CatalogCache()))
 
-    try:
-        return asyncio.run(main())
-    except XapiError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        for detail in error.errors[1:] if len(error.errors) > 1 else []:
-            typer.echo(f"error: {detail}", err=True)
-        raise typer.Exit(2) from None
-    except SettingInvalid as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+    return run_command(with_context, expected=(SettingInvalid,))
 
 
 @courses_app.command("load")
