@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,16 +160,26 @@ async def credential(lrs: LrsContext) -> Credential:
     return await make_credential(lrs, ["all"])
 
 
+@asynccontextmanager
+async def xapi_client(
+    app: Starlette, credential: Credential | None = None, version: str = "1.0.3"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An xAPI client talking to the app in-process, with a credential (a new `all` one if none)."""
+    if credential is None:
+        credential = await make_credential(app.state.lrs, ["all"], name="sources")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        auth=credential.auth,
+        headers={"X-Experience-API-Version": version},
+    ) as http:
+        yield http
+
+
 @pytest.fixture
 async def client(app: Starlette, credential: Credential) -> AsyncIterator[httpx.AsyncClient]:
     """An authenticated xAPI 1.0.3 client talking to the app in-process."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://testserver",
-        auth=credential.auth,
-        headers={"X-Experience-API-Version": "1.0.3"},
-    ) as http:
+    async with xapi_client(app, credential) as http:
         yield http
 
 

@@ -15,7 +15,7 @@ from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings
 from courses.plugin import CoursesPlugin
 from lrs.app import create_app
 from lrs.config import Settings
-from lrs.ops.credentials import add_credential
+from tests.conftest import xapi_client
 
 PASSWORD = "s3cret-passphrase"
 ClientFor = Callable[[str], Awaitable[httpx.AsyncClient]]
@@ -67,13 +67,8 @@ def settle(courses_plugin: CoursesPlugin, cx: ops.CertContext) -> Settle:
 
 @pytest.fixture
 async def xapi(cert_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    made = await add_credential(cert_app.state.lrs, "sources", ["all"])
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=cert_app),
-        base_url="http://testserver",
-        auth=(made.key, made.secret),
-        headers={"X-Experience-API-Version": "1.0.3"},
-    ) as http:
+    """An xAPI client with a Basic credential, as Moodle, a cmi5 LMS or a sheet importer posts."""
+    async with xapi_client(cert_app) as http:
         yield http
 
 

@@ -13,7 +13,7 @@ from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings
 from courses.plugin import CoursesPlugin
 from lrs.app import create_app
 from lrs.config import Settings
-from lrs.ops.credentials import add_credential
+from tests.conftest import xapi_client
 
 PASSWORD = "s3cret-passphrase"
 
@@ -56,13 +56,7 @@ def settle(plugin: CoursesPlugin) -> Callable[[], Awaitable[int]]:
 @pytest.fixture
 async def xapi(courses_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An xAPI client with a Basic credential, as Moodle, a cmi5 LMS or a sheet importer posts."""
-    made = await add_credential(courses_app.state.lrs, "sources", ["all"])
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=courses_app),
-        base_url="http://testserver",
-        auth=(made.key, made.secret),
-        headers={"X-Experience-API-Version": "1.0.3"},
-    ) as http:
+    async with xapi_client(courses_app) as http:
         yield http
 
 
