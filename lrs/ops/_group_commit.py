@@ -157,10 +157,49 @@ async def _save_definitions(
     return {**stored, **changed}
 
 
+def _check_batches(
+    state: _GroupState, requests: list[BatchRequest], stored_ms: int
+) -> tuple[list[Outcome], list[NewStatement], set[str]]:
+    """Each batch passes or fails alone: (outcomes, rows to insert, ids the group voids)."""
+    outcomes: list[Outcome] = []
+    rows: list[NewStatement] = []
+    voided_by_group: set[str] = set()
+    stored = format_instant_ms(stored_ms)
+    for request in requests:
+        try:
+            new = state.split_new(request.drafts)
+            keys, voided = state.accept(new)
+        except XapiError as error:
+            outcomes.append(error)
+            continue
+        outcomes.append(Stored(new, sorted(voided)))
+        voided_by_group |= voided
+        rows += [
+            NewStatement(d.id, stored_ms, False, d.body(stored), frozenset(keys[d.id])) for d in new
+        ]
+    return outcomes, rows, voided_by_group
+
+
+async def _save_extras(
+    tx: Transaction, ctx: LrsContext, requests: list[BatchRequest], outcomes: list[Outcome]
+) -> dict[str, dict[str, Any]]:
+    """Attachments and activity definitions of the batches that passed."""
+    passed = [(r, o) for r, o in zip(requests, outcomes, strict=True) if isinstance(o, Stored)]
+    await tx.statements.save_attachments(
+        [(a.sha2, a.content_type, a.content) for r, _ in passed for a in r.attachments]
+    )
+    definitions: dict[str, dict[str, Any]] = {}
+    for may_define in (False, True):
+        statements = [
+            d.statement for r, o in passed if r.writer.may_define is may_define for d in o.new
+        ]
+        if statements:
+            definitions |= await _save_definitions(tx, ctx, statements, may_define)
+    return definitions
+
+
 async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Outcome]:
     """One transaction for every batch of the group that passes its checks."""
-    outcomes: list[Outcome] = []
-    definitions: dict[str, dict[str, Any]] = {}
     stored_ms: int | None = None
     try:
         async with ctx.store.write() as tx:
@@ -171,49 +210,23 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
             client_ids = sorted({d.id for d in drafts if d.client_id})
             existing = await tx.statements.get_statements_by_id(client_ids) if client_ids else {}
             state = _GroupState(existing, await _load_targets(tx, drafts))
-            rows: list[NewStatement] = []
-            voided_by_group: set[str] = set()
-            stored = format_instant_ms(stored_ms)
-            for request in requests:
-                try:
-                    new = state.split_new(request.drafts)
-                    keys, voided = state.accept(new)
-                except XapiError as error:
-                    outcomes.append(error)
-                    continue
-                outcomes.append(Stored(new, sorted(voided)))
-                voided_by_group |= voided
-                rows += [
-                    NewStatement(d.id, stored_ms, False, d.body(stored), frozenset(keys[d.id]))
-                    for d in new
-                ]
+            outcomes, rows, voided_by_group = _check_batches(state, requests, stored_ms)
             # A voiding statement may arrive before its target: the target is stored voided.
             new_client_ids = [r.id for r in rows if state.accepted[r.id].client_id]
             voided_early = (
                 await tx.statements.find_voided_targets(new_client_ids) if new_client_ids else set()
             )
             voided_now = voided_by_group | voided_early
-            rows = [
-                r
-                if r.id not in voided_now
-                else NewStatement(r.id, r.stored_ms, True, r.body, r.keys)
-                for r in rows
-            ]
-            await tx.statements.save_statements(rows)
-            await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
-            accepted = [r for r, o in zip(requests, outcomes, strict=True) if isinstance(o, Stored)]
-            await tx.statements.save_attachments(
-                [(a.sha2, a.content_type, a.content) for r in accepted for a in r.attachments]
-            )
-            for may_define in (False, True):
-                statements = [
-                    d.statement
-                    for r, o in zip(requests, outcomes, strict=True)
-                    if isinstance(o, Stored) and r.writer.may_define is may_define
-                    for d in o.new
+            await tx.statements.save_statements(
+                [
+                    r
+                    if r.id not in voided_now
+                    else NewStatement(r.id, r.stored_ms, True, r.body, r.keys)
+                    for r in rows
                 ]
-                if statements:
-                    definitions |= await _save_definitions(tx, ctx, statements, may_define)
+            )
+            await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
+            definitions = await _save_extras(tx, ctx, requests, outcomes)
     finally:
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
