@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from certificates import tables
 from certificates.chain import GENESIS, Entry
 from courses import tables as course_tables
-from courses.store import CourseQueries, chunks, course_queries
+from courses.store import CourseQueries, StateQueries, chunks, course_queries
 from lrs.store import dialects
 from lrs.store.sql import Transaction
 
@@ -226,25 +226,6 @@ class AuditQueries:
         return [_entry(row) for row in await self.conn.execute(stmt.limit(limit))]
 
 
-class StateQueries:
-    def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
-        self.conn = conn
-        self.engine = engine
-
-    async def get_state(self, name: str, for_update: bool = False) -> str | None:
-        stmt = select(state_t.c.value).where(state_t.c.name == name)
-        row = (await self.conn.execute(stmt.with_for_update() if for_update else stmt)).first()
-        return str(row[0]) if row is not None else None
-
-    async def save_state(self, name: str, value: str) -> None:
-        stmt = dialects.upsert(self.engine, state_t, ["name"], ["value"])
-        await self.conn.execute(stmt, [{"name": name, "value": value}])
-
-    async def add_state_once(self, name: str, value: str) -> None:
-        stmt = dialects.insert_ignoring_duplicates(self.engine, state_t)
-        await self.conn.execute(stmt, [{"name": name, "value": value}])
-
-
 class OutboxQueries:
     def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
         self.conn = conn
@@ -304,7 +285,7 @@ class CertQueries:
 
 def cert_queries(tx: Transaction) -> CertQueries:
     engine = tx.statements.engine
-    state = StateQueries(tx.conn, engine)
+    state = StateQueries(tx.conn, engine, state_t)
     return CertQueries(
         certificates=CertificateQueries(tx.conn),
         keys=KeyQueries(tx.conn),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from courses import tables
@@ -43,22 +43,25 @@ class StoredUser:
 
 
 class StateQueries:
-    def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
+    """Named values kept by a plugin (checkpoints, keys): one name/value table per plugin."""
+
+    def __init__(self, conn: AsyncConnection, engine: AsyncEngine, table: Table = state_t) -> None:
         self.conn = conn
         self.engine = engine
+        self.table = table
 
     async def get_state(self, name: str, for_update: bool = False) -> str | None:
-        stmt = select(state_t.c.value).where(state_t.c.name == name)
+        stmt = select(self.table.c.value).where(self.table.c.name == name)
         row = (await self.conn.execute(stmt.with_for_update() if for_update else stmt)).first()
         return str(row[0]) if row is not None else None
 
     async def save_state(self, name: str, value: str) -> None:
-        stmt = dialects.upsert(self.engine, state_t, ["name"], ["value"])
+        stmt = dialects.upsert(self.engine, self.table, ["name"], ["value"])
         await self.conn.execute(stmt, [{"name": name, "value": value}])
 
     async def add_state_once(self, name: str, value: str) -> str:
         """Keep `value` unless the name already has one; return the value that stays."""
-        stmt = dialects.insert_ignoring_duplicates(self.engine, state_t)
+        stmt = dialects.insert_ignoring_duplicates(self.engine, self.table)
         await self.conn.execute(stmt, [{"name": name, "value": value}])
         return await self.get_state(name) or value
 
