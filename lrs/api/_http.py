@@ -67,8 +67,3 @@ def raw_json_response(
 
 def http_date(epoch_ms: int) -> str:
     return format_datetime(datetime.fromtimestamp(epoch_ms / 1000, tz=UTC), usegmt=True)
-
-
-def iso_now() -> str:
-    now = datetime.now(tz=UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

@@ -141,16 +141,6 @@ class StatementQueries:
             found.update({activity_id: definition for activity_id, definition in rows})
         return found
 
-    async def get_last_stored_ms(self) -> int | None:
-        row = (
-            await self.conn.execute(
-                select(statement_t.c.stored_ms).order_by(statement_t.c.seq.desc()).limit(1)
-            )
-        ).first()
-        return int(row[0]) if row is not None else None
-
-    # --- writes ----------------------------------------------------------------------------
-
     async def save_statements(self, statements: list[NewStatement]) -> None:
         """Insert statements and their index rows (the caller's transaction keeps it atomic)."""
         if not statements:
