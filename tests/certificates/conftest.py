@@ -16,9 +16,8 @@ from courses.plugin import CoursesPlugin
 from lrs.app import create_app
 from lrs.config import Settings
 from tests.conftest import xapi_client
+from tests.courses._clients import ClientFor, role_clients
 
-PASSWORD = "s3cret-passphrase"
-ClientFor = Callable[[str], Awaitable[httpx.AsyncClient]]
 Settle = Callable[[], Awaitable[int]]
 
 
@@ -82,24 +81,9 @@ async def anonymous(cert_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def api_as(cert_app: Starlette, courses_plugin: CoursesPlugin) -> AsyncIterator[ClientFor]:
-    opened: list[httpx.AsyncClient] = []
-
-    async def client_for(role: str) -> httpx.AsyncClient:
-        await course_ops.add_user(courses_plugin.context, f"{role}-user", role, PASSWORD)
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=cert_app), base_url="http://testserver"
-        )
-        opened.append(http)
-        response = await http.post(
-            "/api/v1/auth/token", json={"username": f"{role}-user", "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        return http
-
-    yield client_for
-    for http in opened:
-        await http.aclose()
+    """api_as(role): a client holding a bearer token for a new user with that role."""
+    async with role_clients(cert_app, courses_plugin.context) as client_for:
+        yield client_for
 
 
 @pytest.fixture

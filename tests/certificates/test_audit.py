@@ -21,7 +21,8 @@ from courses.plugin import CoursesPlugin
 from lrs.config import Settings
 from lrs.ops import credentials as credential_ops
 from tests.certificates._activity import AMINA, ibm_101, send, tot_400
-from tests.certificates.conftest import ClientFor, Settle
+from tests.certificates.conftest import Settle
+from tests.courses._clients import ClientFor
 
 LRS = str(Path(sys.executable).parent / "lrs")
 

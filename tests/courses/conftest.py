@@ -14,8 +14,7 @@ from courses.plugin import CoursesPlugin
 from lrs.app import create_app
 from lrs.config import Settings
 from tests.conftest import xapi_client
-
-PASSWORD = "s3cret-passphrase"
+from tests.courses._clients import ClientFor, role_clients
 
 
 @pytest.fixture
@@ -68,30 +67,11 @@ async def anonymous_api(courses_app: Starlette) -> AsyncIterator[httpx.AsyncClie
         yield http
 
 
-ClientFor = Callable[[str], Awaitable[httpx.AsyncClient]]
-
-
 @pytest.fixture
 async def api_as(courses_app: Starlette, cc: ops.CoursesContext) -> AsyncIterator[ClientFor]:
     """api_as(role): a client holding a bearer token for a new user with that role."""
-    opened: list[httpx.AsyncClient] = []
-
-    async def client_for(role: str) -> httpx.AsyncClient:
-        await ops.add_user(cc, f"{role}-user", role, PASSWORD)
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=courses_app), base_url="http://testserver"
-        )
-        opened.append(http)
-        response = await http.post(
-            "/api/v1/auth/token", json={"username": f"{role}-user", "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        return http
-
-    yield client_for
-    for http in opened:
-        await http.aclose()
+    async with role_clients(courses_app, cc) as client_for:
+        yield client_for
 
 
 @pytest.fixture

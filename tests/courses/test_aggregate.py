@@ -22,8 +22,8 @@ from courses.store import course_queries
 from lrs.app import create_app
 from lrs.config import Settings
 from lrs.ops.statement_feed import FeedEntry
+from tests.courses._clients import ClientFor
 from tests.courses._scenario import post_statements
-from tests.courses.conftest import ClientFor
 
 Settle = Callable[[], Awaitable[int]]
 CAMPUS = "https://campus.acbc.iom.int"

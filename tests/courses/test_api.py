@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.courses.conftest import ClientFor
+from tests.courses._clients import ClientFor
 
 
 @pytest.fixture

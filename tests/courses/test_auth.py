@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from courses import auth, ops
-from tests.courses.conftest import PASSWORD, ClientFor
+from tests.courses._clients import PASSWORD, ClientFor
 
 COURSES = "/api/v1/courses"
 

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from courses import ops
+from tests.courses._clients import ClientFor
 from tests.courses._expected import (
     expected_groups,
     expected_report,
@@ -24,7 +25,6 @@ from tests.courses._expected import (
     reported,
 )
 from tests.courses._scenario import Scenario, build, post_statements
-from tests.courses.conftest import ClientFor
 
 Settle = Callable[[], Awaitable[int]]
 COURSES = ("IBM-101", "HBM-120", "CPBA-110")
