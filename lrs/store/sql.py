@@ -94,7 +94,8 @@ class SqlStore:
 
         `local_ms` is this process's answer, taken before this call: its writes in flight, or
         now. Another process's write shows as the write turn being taken; its `stored`, taken
-        in its turn, is no older than the newest committed one, which then bounds the answer.
+        in its turn, is no older than the newest committed one, which then bounds the answer
+        (with none committed yet, only the epoch does).
         """
         async with self.engine.connect() as conn:
             # This process writing needs no asking (nor does it let SQLite's probe get in its way).
@@ -102,7 +103,9 @@ class SqlStore:
                 return local_ms
             # A fresh snapshot, taken after the check: it has every commit made before it.
             newest = await conn.scalar(select(func.max(statement_t.c.stored_ms)))
-        return local_ms if newest is None else min(local_ms, int(newest) - 1)
+        # None committed yet: the write in its turn may have taken any `stored`, even one
+        # before `local_ms`, and nothing bounds it but the epoch.
+        return 0 if newest is None else min(local_ms, int(newest) - 1)
 
 
 def _engine_options(database_url: str) -> dict[str, object]:

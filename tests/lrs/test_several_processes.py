@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import Credential
 from tests.lrs.lrs_process import (
@@ -158,10 +157,4 @@ async def test_several_processes_on_one_database(database_url: str, tmp_path: Pa
     for through, seen in run.snapshots:
         # "All Statements that have or will have a stored property before that time" (2.1.3).
         missing = {i for i, stored in stored_ms.items() if stored < through} - seen
-        if missing:
-            # Known bug, open: under load, about one run in five on PostgreSQL, one batch
-            # stored before the header's instant is not yet visible. Reported, not hidden: the
-            # run shows XFAIL with this reason; every other check above stays enforced.
-            pytest.xfail(
-                f"known bug: {len(missing)} statements stored before Consistent-Through unseen"
-            )
+        assert not missing, f"{len(missing)} statements stored before Consistent-Through unseen"

@@ -60,6 +60,20 @@ async def test_a_statement_committed_late_is_not_passed_by_the_feed(
     assert [entry.statement["id"] for entry in seen] == [early.id, later_id]
 
 
+async def test_consistent_through_before_the_first_statement_commits(
+    lrs: LrsContext, other_process: SqlStore
+) -> None:
+    """The very first write, in another process, may have taken a `stored` before this one's
+    clock reads: with nothing committed to bound it, only the epoch is a safe answer."""
+    async with other_process.write() as tx:
+        being_stored = _stored_by_hand(int(time.time() * 1000))
+        await tx.statements.save_statements([being_stored])
+        await asyncio.sleep(0.01)
+        assert await get_consistent_through(lrs) < being_stored.stored_ms
+    lrs.consistency = None  # the 0.2 s reuse would repeat the answer given during the write
+    assert await get_consistent_through(lrs) >= being_stored.stored_ms
+
+
 async def test_consistent_through_waits_for_another_process_writing(
     lrs: LrsContext, other_process: SqlStore
 ) -> None:
