@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from certificates import tables
 from certificates.chain import GENESIS, Entry
 from courses import tables as course_tables
-from courses.store import CourseQueries, StateQueries, chunks, course_queries
+from courses._chunks import chunks
+from courses.store import CourseQueries, StateQueries, course_queries
 from lrs.store import dialects
 from lrs.store.sql import Transaction
 

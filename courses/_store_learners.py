@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,18 +10,12 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from courses import tables
+from courses._chunks import distinct_chunks
 from lrs.store import dialects
 
 identity_t = tables.IdentityRow.__table__  # type: ignore[attr-defined]
 link_t = tables.LinkRow.__table__  # type: ignore[attr-defined]
 detached_t = tables.DetachedRow.__table__  # type: ignore[attr-defined]
-CHUNK = 2000
-
-
-def _chunks(items: Iterable[str]) -> Iterator[Sequence[str]]:
-    ordered = sorted(set(items))
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
 
 
 @dataclass(frozen=True)
@@ -58,7 +52,7 @@ class LearnerQueries:
 
     async def _identities_where(self, column: Any, values: Iterable[str]) -> list[StoredIdentity]:
         found: list[StoredIdentity] = []
-        for part in _chunks(values):
+        for part in distinct_chunks(values):
             rows = await self.conn.execute(select(identity_t).where(column.in_(part)))
             found += [_identity(row) for row in rows]
         return found
@@ -114,7 +108,7 @@ class LearnerQueries:
 
     async def find_links_of(self, keys: Iterable[str]) -> list[StoredLink]:
         found: dict[tuple[str, str], StoredLink] = {}
-        for part in _chunks(keys):
+        for part in distinct_chunks(keys):
             rows = await self.conn.execute(
                 select(link_t).where(or_(link_t.c.key_a.in_(part), link_t.c.key_b.in_(part)))
             )
@@ -151,7 +145,7 @@ class LearnerQueries:
 
     async def find_detached(self, keys: Iterable[str]) -> set[str]:
         found: set[str] = set()
-        for part in _chunks(keys):
+        for part in distinct_chunks(keys):
             rows = await self.conn.execute(
                 select(detached_t.c.agent_key).where(detached_t.c.agent_key.in_(part))
             )
@@ -163,5 +157,5 @@ class LearnerQueries:
         await self.conn.execute(stmt, [{"agent_key": key}])
 
     async def delete_detached(self, keys: Iterable[str]) -> None:
-        for part in _chunks(keys):
+        for part in distinct_chunks(keys):
             await self.conn.execute(delete(detached_t).where(detached_t.c.agent_key.in_(part)))

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, ColumnElement, and_, case, delete, func, lite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from courses import tables
-from courses._store_learners import _chunks
+from courses._chunks import distinct_chunks
 from lrs.store import dialects
 
 progress_t = tables.ProgressRow.__table__  # type: ignore[attr-defined]
@@ -128,7 +128,7 @@ class ProgressQueries:
 
     async def find_progress_of_learners(self, learner_ids: Iterable[str]) -> list[StoredProgress]:
         found: list[StoredProgress] = []
-        for part in _chunks(learner_ids):
+        for part in distinct_chunks(learner_ids):
             rows = await self.conn.execute(
                 select(progress_t).where(progress_t.c.learner_id.in_(part))
             )
@@ -144,7 +144,7 @@ class ProgressQueries:
             await self.conn.execute(stmt, [r._asdict() for r in rows])
 
     async def delete_progress_of_learners(self, learner_ids: Iterable[str]) -> None:
-        for part in _chunks(learner_ids):
+        for part in distinct_chunks(learner_ids):
             await self.conn.execute(delete(progress_t).where(progress_t.c.learner_id.in_(part)))
 
     async def delete_all_progress(self) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Table, delete, func, select, update
@@ -23,15 +23,7 @@ catalog_t = tables.CatalogCourseRow.__table__  # type: ignore[attr-defined]
 state_t = tables.StateRow.__table__  # type: ignore[attr-defined]
 user_t = tables.UserRow.__table__  # type: ignore[attr-defined]
 
-# Keep IN (...) lists under SQLite's and asyncpg's bound-parameter limits.
-CHUNK = 2000
 EVIDENCE_PAGE = 1000
-T = TypeVar("T")
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass(frozen=True)
