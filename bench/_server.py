@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,8 +106,16 @@ def _largest_rss_mb(pid: int) -> float:
     return largest
 
 
+def lrs_serve(workers: int) -> Callable[[int], list[str]]:
+    """`lrs serve` as users run it, every installed plugin included."""
+    return lambda port: [LRS, "serve", "--port", str(port), "--workers", str(workers)]
+
+
 @contextmanager
-def running_server(database_url: str, workers: int = 1) -> Iterator[Server]:
+def running_server(
+    database_url: str, workers: int = 1, serve: Callable[[int], list[str]] | None = None
+) -> Iterator[Server]:
+    """A server on a free port with a fresh `bench` credential; `serve(port)` is its command."""
     env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
     key, secret = "bench", uuid.uuid4().hex
     subprocess.run(
@@ -117,9 +125,8 @@ def running_server(database_url: str, workers: int = 1) -> Iterator[Server]:
         capture_output=True,
     )
     port = free_port()
-    process = subprocess.Popen(
-        [LRS, "serve", "--port", str(port), "--workers", str(workers)], env=env
-    )
+    command = (serve or lrs_serve(workers))(port)
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
     server = Server(f"http://127.0.0.1:{port}/xapi", (key, secret), process)
     try:
         _wait_ready(server)
@@ -145,6 +152,25 @@ def _wait_ready(server: Server) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError("the LRS did not start")
+
+
+async def post_bodies(
+    statements_url: str, auth: tuple[str, str], bodies: list[bytes], clients: int
+) -> None:
+    """POST every body from `clients` concurrent connections; any answer but 200 aborts."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(auth=auth, headers=headers, timeout=300) as http:
+            while not queue.empty():
+                response = await http.post(statements_url, content=queue.get_nowait())
+                if response.status_code != 200:
+                    raise RuntimeError(f"POST failed: {response.status_code} {response.text[:200]}")
+
+    await asyncio.gather(*(client() for _ in range(clients)))
 
 
 def latency_table(timings: dict[str, list[float]], what: str = "request") -> list[str]:

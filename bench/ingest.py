@@ -22,11 +22,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, running_server
+from _server import append_results, fresh_database, post_bodies, running_server
 from _statements import moodle_statement
 
 Batch = list[dict[str, Any]]
@@ -42,20 +41,8 @@ async def post_all(url: str, auth: tuple[str, str], batches: list[Batch], client
     """Seconds to post every batch with `clients` concurrent connections; any non-200 aborts."""
     single = all(len(b) == 1 for b in batches)
     bodies = [orjson.dumps(b[0] if single else b) for b in batches]
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
-
-    async def worker() -> None:
-        async with httpx.AsyncClient(auth=auth, headers=headers, timeout=120) as http:
-            while not queue.empty():
-                response = await http.post(url + "/statements", content=queue.get_nowait())
-                if response.status_code != 200:
-                    raise RuntimeError(f"POST failed: {response.status_code} {response.text[:200]}")
-
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
+    await post_bodies(url + "/statements", auth, bodies, clients)
     return time.perf_counter() - started
 
 

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _acbc import Generator  # noqa: E402
+from _server import post_bodies, running_server  # noqa: E402
 
 from courses import ops  # noqa: E402
 from courses._catalog_files import read_catalog_dir  # noqa: E402
@@ -241,61 +242,25 @@ def _server_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _post_all(url: str, auth: tuple[str, str], batches: list[bytes], clients: int) -> None:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in batches:
-        queue.put_nowait(body)
-    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
-
-    async def client() -> None:
-        async with httpx.AsyncClient(auth=auth, headers=headers, timeout=300) as http:
-            while not queue.empty():
-                response = await http.post(f"{url}/xapi/statements", content=queue.get_nowait())
-                assert response.status_code == 200, response.text[:200]
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-
-
-async def ingest_over_http(url: str, batches: list[bytes], aggregate: bool, clients: int) -> Timing:
-    cc = await open_lrs(url, with_catalog=aggregate)
-    env = {**os.environ, "LRS_DATABASE_URL": url, "LRS_LOG_LEVEL": "warning"}
-    key, secret = "bench", uuid.uuid4().hex
-    subprocess.run(
-        [LRS, "credentials", "add", "bench", "--key", key, "--secret", secret],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    # `lrs serve` with the courses plugin alone (other installed plugins would add their work).
+def _courses_only(port: int) -> list[str]:
+    """`lrs serve` with the courses plugin alone (other installed plugins would add their work)."""
     serve = (
         "import uvicorn; from lrs.app import create_app; from courses.plugin import CoursesPlugin; "
         f"uvicorn.run(create_app(plugins=[CoursesPlugin()]), port={port}, log_level='warning')"
     )
-    server = subprocess.Popen([sys.executable, "-c", serve], env=env, cwd=ROOT)
+    return [sys.executable, "-c", serve]
+
+
+async def ingest_over_http(url: str, batches: list[bytes], aggregate: bool, clients: int) -> Timing:
+    cc = await open_lrs(url, with_catalog=aggregate)
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/xapi/about", timeout=1)
-                break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
-        wall, cpu = time.perf_counter(), _server_cpu(server.pid)
-        await _post_all(f"http://127.0.0.1:{port}", (key, secret), batches, clients)
-        while aggregate and not await caught_up(cc):
-            await asyncio.sleep(0.05)
-        return Timing(time.perf_counter() - wall, _server_cpu(server.pid) - cpu)
+        with running_server(url, serve=_courses_only) as server:
+            wall, cpu = time.perf_counter(), _server_cpu(server.process.pid)
+            await post_bodies(server.url + "/statements", server.auth, batches, clients)
+            while aggregate and not await caught_up(cc):
+                await asyncio.sleep(0.05)
+            return Timing(time.perf_counter() - wall, _server_cpu(server.process.pid) - cpu)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
         await cc.lrs.store.close()
 
 
