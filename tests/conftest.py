@@ -160,6 +160,13 @@ async def credential(lrs: LrsContext) -> Credential:
     return await make_credential(lrs, ["all"])
 
 
+def asgi_client(app: Starlette, **options: Any) -> httpx.AsyncClient:
+    """A client talking to the app in-process (no server); `options` go to httpx."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", **options
+    )
+
+
 @asynccontextmanager
 async def xapi_client(
     app: Starlette, credential: Credential | None = None, version: str = "1.0.3"
@@ -167,11 +174,8 @@ async def xapi_client(
     """An xAPI client talking to the app in-process, with a credential (a new `all` one if none)."""
     if credential is None:
         credential = await make_credential(app.state.lrs, ["all"], name="sources")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://testserver",
-        auth=credential.auth,
-        headers={"X-Experience-API-Version": version},
+    async with asgi_client(
+        app, auth=credential.auth, headers={"X-Experience-API-Version": version}
     ) as http:
         yield http
 
@@ -186,9 +190,7 @@ async def client(app: Starlette, credential: Credential) -> AsyncIterator[httpx.
 @pytest.fixture
 async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client with no credential and no version header."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as http:
+    async with asgi_client(app) as http:
         yield http
 
 

@@ -15,7 +15,7 @@ from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings
 from courses.plugin import CoursesPlugin
 from lrs.app import create_app
 from lrs.config import Settings
-from tests.conftest import xapi_client
+from tests.conftest import asgi_client, xapi_client
 from tests.courses._clients import ClientFor, role_clients
 
 Settle = Callable[[], Awaitable[int]]
@@ -73,9 +73,7 @@ async def xapi(cert_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def anonymous(cert_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=cert_app), base_url="http://testserver"
-    ) as http:
+    async with asgi_client(cert_app) as http:
         yield http
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
-
 from certificates.plugin import CertificatesPlugin
 from courses import ops as course_ops
 from courses.config import DEFAULT_CATALOG_DIR, CoursesSettings
@@ -15,6 +13,7 @@ from lrs.config import Settings
 from lrs.ops.credentials import add_credential
 from lrs.plugins import installed_plugins
 from tests.certificates._activity import ibm_101, send
+from tests.conftest import Credential, asgi_client, xapi_client
 
 
 async def test_installed_plugins_serve_courses_and_certificates(settings: Settings) -> None:
@@ -23,9 +22,7 @@ async def test_installed_plugins_serve_courses_and_certificates(settings: Settin
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
+        asgi_client(app) as http,
     ):
         assert (await http.get("/.well-known/jwks.json")).json()["keys"][0]["alg"] == "EdDSA"
         assert (await http.get("/api/v1/certificates")).status_code == 401
@@ -39,12 +36,7 @@ async def test_the_background_follower_issues_without_being_asked(settings: Sett
     async with app.router.lifespan_context(app):
         await course_ops.load_catalog(courses.context, DEFAULT_CATALOG_DIR)
         made = await add_credential(app.state.lrs, "sources", ["all"])
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://testserver",
-            auth=(made.key, made.secret),
-            headers={"X-Experience-API-Version": "1.0.3"},
-        ) as xapi:
+        async with xapi_client(app, Credential(made.key, made.secret)) as xapi:
             await send(xapi, ibm_101())
             verb = "https://w3id.org/xapi/acbc/verbs/earned-certificate"
             for _ in range(200):

@@ -22,6 +22,7 @@ from courses.store import course_queries
 from lrs.app import create_app
 from lrs.config import Settings
 from lrs.ops.statement_feed import FeedEntry
+from tests.conftest import asgi_client
 from tests.courses._clients import ClientFor
 from tests.courses._scenario import post_statements
 
@@ -250,9 +251,7 @@ async def test_the_listener_wakes_the_background_aggregator(
     application, plugin = live_app
     made = await add_credential(application.state.lrs, "moodle", ["all"])
     await ops.add_user(plugin.context, "ana", "auditor", "a long password")
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=application), base_url="http://t"
-    ) as http:
+    async with asgi_client(application) as http:
         response = await http.post(
             "/xapi/statements",
             json=_all_modules(),
@@ -288,8 +287,7 @@ async def test_a_separate_follower_keeps_progress_when_servers_do_not(
         await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
         made = await add_credential(application.state.lrs, "moodle", ["all"])
         await ops.add_user(cc, "ana", "auditor", "a long password")
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with asgi_client(application) as http:
             response = await http.post(
                 "/xapi/statements",
                 json=_all_modules(),

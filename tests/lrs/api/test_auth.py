@@ -15,7 +15,7 @@ from lrs.app import create_app
 from lrs.config import Settings
 from lrs.ops.context import LrsContext
 from lrs.ops.credentials import revoke_credential
-from tests.conftest import Credential, make_credential, statement
+from tests.conftest import Credential, asgi_client, make_credential, statement
 
 URL = "/xapi/statements"
 V103 = {"X-Experience-API-Version": "1.0.3"}
@@ -25,12 +25,7 @@ V103 = {"X-Experience-API-Version": "1.0.3"}
 async def client_for(
     app: Starlette, credential: Credential | None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://testserver",
-        auth=credential.auth if credential else None,
-        headers=V103,
-    ) as http:
+    async with asgi_client(app, auth=credential.auth if credential else None, headers=V103) as http:
         yield http
 
 
