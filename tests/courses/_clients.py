@@ -9,6 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from courses import ops
+from tests.conftest import asgi_client
 
 PASSWORD = "s3cret-passphrase"
 ClientFor = Callable[[str], Awaitable[httpx.AsyncClient]]
@@ -21,9 +22,7 @@ async def role_clients(app: Starlette, cc: ops.CoursesContext) -> AsyncIterator[
 
     async def client_for(role: str) -> httpx.AsyncClient:
         await ops.add_user(cc, f"{role}-user", role, PASSWORD)
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        )
+        http = asgi_client(app)
         opened.append(http)
         response = await http.post(
             "/api/v1/auth/token", json={"username": f"{role}-user", "password": PASSWORD}
