@@ -58,8 +58,11 @@ def run_command(
 def create_app_from_env() -> object:
     """uvicorn factory: each worker process builds its app from the environment."""
     from lrs.app import create_app
+    from lrs.runtime import tune_garbage_collector
 
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    tune_garbage_collector()
+    return app
 
 
 @app.command()
