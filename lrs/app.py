@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None, plugins: list[Plugin] | None = 
         finally:
             for plugin in active:
                 await plugin.shutdown()
+            if ctx.committer is not None:
+                await ctx.committer.close()
             await store.close()
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

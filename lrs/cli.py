@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ from lrs.config import Settings
 from lrs.errors import XapiError
 from lrs.ops import credentials as credential_ops
 from lrs.ops.context import LrsContext
+from lrs.ops.writer import writer_process
 from lrs.store import migrate
 from lrs.store.sql import SqlStore
 
@@ -78,15 +80,18 @@ def serve(
 
     run_command(noop)
     settings = Settings.from_env()
-    uvicorn.run(
-        "lrs.cli:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    with writer_process(settings) as socket_path:
+        # The workers build their settings from the environment (create_app_from_env).
+        os.environ["LRS_WRITER_SOCKET"] = socket_path
+        uvicorn.run(
+            "lrs.cli:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            proxy_headers=True,
+        )
 
 
 @db_app.command("upgrade")

@@ -42,6 +42,13 @@ class Settings:
         },
     )
     log_level: str = field(default="info", metadata={"doc": "Log level of the server"})
+    writer_socket: str = field(
+        default="",
+        metadata={
+            "doc": "Unix socket of the writer process that stores statement batches; "
+            "`lrs serve` sets it for its workers (empty: each process stores its own)"
+        },
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -13,6 +13,10 @@ class XapiError(Exception):
         self.message = message
         self.errors = errors or []
 
+    def __reduce__(self) -> tuple[type[XapiError], tuple[str, list[str]]]:
+        # Refusals cross from the writer process to the workers (lrs.ops.writer) whole.
+        return (type(self), (self.message, self.errors))
+
     def to_json(self) -> dict[str, object]:
         body: dict[str, object] = {"error": type(self).__name__, "message": self.message}
         if self.errors:
@@ -54,6 +58,10 @@ class PayloadTooLarge(XapiError):
 
 class UnsupportedMediaType(XapiError):
     status = 415
+
+
+class ServiceUnavailable(XapiError):
+    status = 503
 
 
 def invalid(errors: list[str]) -> BadRequest:

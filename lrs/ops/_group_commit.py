@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -35,10 +35,12 @@ STORE_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Stored:
-    """What one request's batch did: the statements newly stored and the ids they voided."""
+    """What one request's batch did: the statements newly stored, the ids they voided, and
+    the `stored` instant of its group."""
 
     new: list[Draft]
     voided_ids: list[str]
+    stored_ms: int
 
 
 Outcome = Stored | XapiError
@@ -172,7 +174,7 @@ def _check_batches(
         except XapiError as error:
             outcomes.append(error)
             continue
-        outcomes.append(Stored(new, sorted(voided)))
+        outcomes.append(Stored(new, sorted(voided), stored_ms))
         voided_by_group |= voided
         rows += [
             NewStatement(d.id, stored_ms, False, d.body(stored), frozenset(keys[d.id])) for d in new
@@ -238,7 +240,11 @@ def _with_early_voids(outcome: Outcome, voided_early: set[str]) -> Outcome:
     if isinstance(outcome, XapiError):
         return outcome
     early = {d.id for d in outcome.new} & voided_early
-    return Stored(outcome.new, sorted(set(outcome.voided_ids) | early)) if early else outcome
+    return (
+        Stored(outcome.new, sorted(set(outcome.voided_ids) | early), outcome.stored_ms)
+        if early
+        else outcome
+    )
 
 
 async def store_alone(ctx: LrsContext, request: BatchRequest) -> Outcome:
@@ -255,6 +261,15 @@ async def store_alone(ctx: LrsContext, request: BatchRequest) -> Outcome:
     return Conflict("statements with these ids were being stored at the same time; send again")
 
 
+class Committer(Protocol):
+    """Stores a request's batch, whole or not at all, and says what it stored."""
+
+    async def store(self, request: BatchRequest) -> Stored: ...
+
+    async def close(self) -> None:
+        """Once the batches handed over are stored, let go of what storing them holds."""
+
+
 class GroupCommitter:
     """Queues batches and stores them in groups, one group at a time."""
 
@@ -264,15 +279,23 @@ class GroupCommitter:
         self._drainer: asyncio.Task[None] | None = None
 
     async def store(self, request: BatchRequest) -> Stored:
+        outcome = await self.outcome_of(request)
+        if isinstance(outcome, XapiError):
+            raise outcome
+        return outcome
+
+    async def outcome_of(self, request: BatchRequest) -> Outcome:
+        """The batch's outcome, a refusal included, once its group has committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((request, future))
         if self._drainer is None or self._drainer.done():
             # A task of its own: a client that disconnects must not cancel others' writes.
             self._drainer = asyncio.create_task(self._drain())
-        outcome = await asyncio.shield(future)
-        if isinstance(outcome, XapiError):
-            raise outcome
-        return outcome
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        if self._drainer is not None:
+            await asyncio.gather(self._drainer, return_exceptions=True)
 
     def _next_group(self) -> list[tuple[BatchRequest, asyncio.Future[Outcome]]]:
         group: list[tuple[BatchRequest, asyncio.Future[Outcome]]] = []

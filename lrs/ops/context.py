@@ -11,7 +11,7 @@ from lrs.types import Statement
 from lrs.xapi.prepare import StoredClock
 
 if TYPE_CHECKING:
-    from lrs.ops._group_commit import GroupCommitter
+    from lrs.ops._group_commit import Committer
 
 
 class StatementListener(Protocol):
@@ -40,8 +40,9 @@ class LrsContext:
     # Activity definitions this process knows to be stored as they are: lets a batch that
     # repeats them skip reading and writing the activity table.
     known_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Stores concurrent statement batches together; made on first use (save_statements).
-    committer: GroupCommitter | None = None
+    # Stores statement batches: in this process, or in the writer process (lrs.ops.writer);
+    # made on first use (save_statements).
+    committer: Committer | None = None
     # (monotonic time, value) of the last Consistent-Through asked of the database.
     consistency: tuple[float, int] | None = None
 

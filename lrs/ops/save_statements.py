@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from lrs.ops._drafts import Attachment, BatchRequest, Writer, check_unique_ids, make_drafts
-from lrs.ops._group_commit import GroupCommitter
+from lrs.ops._group_commit import Committer, GroupCommitter
 from lrs.ops.context import LrsContext
+from lrs.ops.writer import RemoteCommitter
 from lrs.types import Statement
 
 __all__ = ["Attachment", "Writer", "save_statements"]
+
+
+def _committer(ctx: LrsContext) -> Committer:
+    """The writer process when `lrs serve` runs one (lrs.ops.writer), else this process."""
+    if ctx.settings.writer_socket:
+        return RemoteCommitter(ctx.settings.writer_socket)
+    return GroupCommitter(ctx)
 
 
 async def save_statements(
@@ -25,7 +33,7 @@ async def save_statements(
     check_unique_ids(statements)
     drafts = make_drafts(statements, writer, version)
     if ctx.committer is None:
-        ctx.committer = GroupCommitter(ctx)
+        ctx.committer = _committer(ctx)
     stored = await ctx.committer.store(BatchRequest(drafts, writer, attachments or []))
     for listener in ctx.listeners:
         await listener.statements_stored([d.statement for d in stored.new], stored.voided_ids)

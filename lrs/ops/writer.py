@@ -1,0 +1,272 @@
+"""The writer process: it stores the statement batches that `lrs serve`'s workers parse.
+
+A worker that stores its own batches runs the write turn's SQL in a thread that must win the
+GIL back from the event loop after every row it steps, while the loop parses and validates
+the next requests: the turn then takes two to three times as long as the same SQL alone, and
+every write waits on it (bench/RESULTS.md). So `lrs serve` starts one writer process beside
+its workers. Workers parse, validate and prepare each batch, then hand it over a Unix socket;
+the writer groups the batches (lrs.ops._group_commit) and answers each once it is committed.
+
+Frames are a 4-byte length and a pickle. Both ends are this program, and the socket lies in a
+directory only its user can enter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import socket
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from lrs.config import Settings
+from lrs.errors import ServiceUnavailable, XapiError
+from lrs.ops._drafts import BatchRequest
+from lrs.ops._group_commit import GroupCommitter, Stored
+from lrs.ops.context import LrsContext
+from lrs.runtime import tune_garbage_collector
+from lrs.store.sql import SqlStore
+from lrs.xapi.prepare import format_instant_ms
+
+log = logging.getLogger("lrs.writer")
+
+_LENGTH = struct.Struct("!I")
+# How often the writer checks that the server which started it is still there.
+ORPHAN_CHECK_SECONDS = 0.5
+# How long `lrs serve` waits for the writer to listen.
+START_SECONDS = 60.0
+
+Reply = tuple[Any, ...]
+
+
+async def _send(stream: asyncio.StreamWriter, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.writelines([_LENGTH.pack(len(data)), data])
+    await stream.drain()
+
+
+async def _receive(stream: asyncio.StreamReader) -> Any:
+    (size,) = _LENGTH.unpack(await stream.readexactly(_LENGTH.size))
+    return pickle.loads(await stream.readexactly(size))
+
+
+# --- the writer's side --------------------------------------------------------------------
+
+
+class WriterServer:
+    """Answers each worker's batches with what the group commit made of them."""
+
+    def __init__(self, ctx: LrsContext) -> None:
+        self.committer = GroupCommitter(ctx)
+        self._answers: set[asyncio.Task[None]] = set()
+        self._connections: set[asyncio.StreamWriter] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One worker's connection: batches in, replies out, in whatever order groups commit."""
+        self._connections.add(writer)
+        try:
+            while True:
+                request_id, request = await _receive(reader)
+                task = asyncio.create_task(self._answer(writer, request_id, request))
+                self._answers.add(task)
+                task.add_done_callback(self._answers.discard)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the worker closed its end
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    async def _answer(
+        self, writer: asyncio.StreamWriter, request_id: int, request: BatchRequest
+    ) -> None:
+        reply: Reply
+        try:
+            outcome = await self.committer.outcome_of(request)
+        except Exception as error:
+            log.exception("storing a batch failed")
+            reply = ("failed", request_id, f"{type(error).__name__}: {error}")
+        else:
+            if isinstance(outcome, XapiError):
+                reply = ("refused", request_id, outcome)
+            else:
+                new_ids = [d.id for d in outcome.new]
+                reply = ("stored", request_id, new_ids, outcome.voided_ids, outcome.stored_ms)
+        # A worker gone meanwhile does not hear it; what it asked for is stored all the same.
+        with contextlib.suppress(ConnectionError):
+            await _send(writer, reply)
+
+    async def finish(self) -> None:
+        """Let every batch already handed over commit and be answered, then hang up."""
+        while self._answers:
+            await asyncio.gather(*self._answers, return_exceptions=True)
+        for connection in list(self._connections):
+            connection.close()
+
+
+async def serve_writer(settings: Settings, path: str, stop: asyncio.Event) -> None:
+    """Serve batches on the Unix socket `path` until `stop` is set, then finish them."""
+    store = SqlStore(settings.database_url)
+    server = WriterServer(LrsContext(store=store, settings=settings))
+    listening = await asyncio.start_unix_server(server.handle, path)
+    try:
+        await stop.wait()
+    finally:
+        listening.close()
+        await server.finish()
+        await store.close()
+
+
+async def _stop_when_orphaned(parent: int, stop: asyncio.Event) -> None:
+    # The server that started us was killed (SIGKILL runs no shutdown code): nobody is left
+    # to hand us batches, and its successor starts a writer of its own.
+    while os.getppid() == parent:
+        await asyncio.sleep(ORPHAN_CHECK_SECONDS)
+    stop.set()
+
+
+async def _run_writer(settings: Settings, path: str, parent: int) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    watcher = asyncio.create_task(_stop_when_orphaned(parent, stop))
+    try:
+        await serve_writer(settings, path, stop)
+    finally:
+        watcher.cancel()
+
+
+def _writer_main(settings: Settings, path: str, parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the workers finish their requests, which may
+    # still need the writer; `lrs serve` stops it with SIGTERM once they are done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(level=settings.log_level.upper())
+    tune_garbage_collector()
+    asyncio.run(_run_writer(settings, path, parent))
+
+
+@contextmanager
+def writer_process(settings: Settings) -> Iterator[str]:
+    """Run the writer process while the block runs; yields the socket's path for the workers."""
+    directory = tempfile.mkdtemp(prefix="lrs-writer-")
+    path = os.path.join(directory, "writer.sock")
+    process = multiprocessing.get_context("spawn").Process(
+        target=_writer_main, args=(settings, path, os.getpid()), name="lrs-writer", daemon=True
+    )
+    process.start()
+    try:
+        _wait_until_listening(path, process)
+        yield path
+    finally:
+        process.terminate()
+        process.join(60)
+        if process.is_alive():
+            process.kill()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait_until_listening(path: str, process: multiprocessing.process.BaseProcess) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if not process.is_alive():
+            raise RuntimeError("the writer process exited during start-up; see its log")
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(path)
+                return
+            except OSError:
+                time.sleep(0.05)
+    raise RuntimeError("the writer process did not start listening")
+
+
+# --- the workers' side --------------------------------------------------------------------
+
+
+class RemoteCommitter:
+    """A worker's Committer: hands each batch to the writer process and waits for its answer."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._ids = itertools.count()
+        self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self._stream: asyncio.StreamWriter | None = None
+        self._replies: asyncio.Task[None] | None = None
+        self._connecting = asyncio.Lock()
+
+    async def store(self, request: BatchRequest) -> Stored:
+        stream = await self._connected()
+        request_id = next(self._ids)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await _send(stream, (request_id, request))
+        except ConnectionError as error:
+            self._pending.pop(request_id, None)
+            raise _writer_gone() from error
+        # A client that disconnects cancels its request, not the write it handed over.
+        return _stored(request, await asyncio.shield(future))
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        if self._replies is not None:
+            await self._replies
+
+    async def _connected(self) -> asyncio.StreamWriter:
+        async with self._connecting:
+            if self._stream is None or self._stream.is_closing():
+                try:
+                    reader, self._stream = await asyncio.open_unix_connection(self.path)
+                except OSError as error:
+                    raise _writer_gone() from error
+                self._replies = asyncio.create_task(self._read_replies(reader))
+            return self._stream
+
+    async def _read_replies(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                reply = await _receive(reader)
+                future = self._pending.pop(reply[1], None)
+                if future is not None and not future.done():
+                    future.set_result(reply)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            # The writer stopped: whatever it was storing may or may not be stored.
+            if self._stream is not None:
+                self._stream.close()
+            self._stream = None
+            pending, self._pending = self._pending, {}
+            for future in pending.values():
+                if not future.done():
+                    future.set_exception(_writer_gone())
+
+
+def _writer_gone() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "the LRS's writer process stopped; the batch may not be stored: send it again"
+    )
+
+
+def _stored(request: BatchRequest, reply: Reply) -> Stored:
+    kind = reply[0]
+    if kind == "refused":
+        raise reply[2]
+    if kind != "stored":
+        raise RuntimeError(f"the writer process failed to store a batch: {reply[2]}")
+    _, _, new_ids, voided_ids, stored_ms = reply
+    wanted = set(new_ids)
+    new = [d for d in request.drafts if d.id in wanted]
+    stored = format_instant_ms(stored_ms)
+    for draft in new:
+        draft.body(stored)  # the statement as stored, for the listeners
+    return Stored(new, voided_ids, stored_ms)

@@ -1,0 +1,167 @@
+"""The writer process's protocol: workers hand batches over a Unix socket and hear the outcome.
+
+The writer runs in the test's event loop (a real socket, a real store), except in the last
+test, which checks the process `lrs serve` starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lrs.errors import BadRequest, Conflict, ServiceUnavailable
+from lrs.ops.context import LrsContext
+from lrs.ops.save_statements import save_statements
+from lrs.ops.writer import serve_writer
+from lrs.store.sql import SqlStore
+from lrs.types import Statement
+from tests.conftest import statement
+from tests.lrs.lrs_process import prepare_database, start_lrs
+from tests.lrs.ops.test_save_statements import VOIDED, stored_ids, writer
+
+
+@pytest.fixture
+def socket_path() -> Iterator[str]:
+    # Unix socket paths are limited to ~100 bytes: pytest's tmp_path can be longer.
+    directory = tempfile.mkdtemp(prefix="lrs-w-")
+    yield str(Path(directory) / "writer.sock")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def running_writer(lrs: LrsContext, socket_path: str) -> AsyncIterator[asyncio.Event]:
+    """A writer serving on `socket_path`; set the event to stop it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_writer(lrs.settings, socket_path, stop))
+    while not Path(socket_path).exists():
+        await asyncio.sleep(0.01)
+    yield stop
+    stop.set()
+    await task
+
+
+class Heard:
+    """A listener, as the courses plugin is one: what each worker was told it stored."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+        self.voided: list[str] = []
+
+    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None:
+        self.statements += statements
+        self.voided += voided_ids
+
+
+@pytest.fixture
+async def workers(
+    lrs: LrsContext, socket_path: str, running_writer: asyncio.Event
+) -> AsyncIterator[list[LrsContext]]:
+    """Two worker contexts that store through the writer, each with a listener."""
+    settings = replace(lrs.settings, writer_socket=socket_path)
+    contexts = []
+    for _ in range(2):
+        ctx = LrsContext(store=SqlStore(settings.database_url), settings=settings)
+        ctx.listeners.append(Heard())
+        contexts.append(ctx)
+    yield contexts
+    for ctx in contexts:
+        if ctx.committer is not None:
+            await ctx.committer.close()
+        await ctx.store.close()
+
+
+def heard(ctx: LrsContext) -> Heard:
+    listener = ctx.listeners[0]
+    assert isinstance(listener, Heard)
+    return listener
+
+
+async def test_batches_from_two_workers_are_stored_and_their_listeners_told(
+    lrs: LrsContext, workers: list[LrsContext]
+) -> None:
+    batches = [[statement(id=str(uuid.uuid4())) for _ in range(30)] for _ in range(6)]
+    results = await asyncio.gather(
+        *(save_statements(workers[n % 2], b, writer(), "1.0.3") for n, b in enumerate(batches))
+    )
+    assert results == [[s["id"] for s in batch] for batch in batches]
+    assert await stored_ids(lrs) == {s["id"] for batch in batches for s in batch}
+    told = heard(workers[0]).statements + heard(workers[1]).statements
+    assert sorted(s["id"] for s in told) == sorted(s["id"] for b in batches for s in b)
+    # Listeners get the statements as stored: `stored` and `authority` set by the LRS.
+    assert all("stored" in s and "authority" in s for s in told)
+
+
+async def test_a_refusal_reaches_the_worker_whole(workers: list[LrsContext]) -> None:
+    taken = str(uuid.uuid4())
+    await save_statements(workers[0], [statement(id=taken)], writer(), "1.0.3")
+    with pytest.raises(Conflict, match=f"statement {taken} already exists"):
+        await save_statements(
+            workers[1], [statement(id=taken, verb={"id": VOIDED})], writer(), "1.0.3"
+        )
+    voiding = statement(
+        id=str(uuid.uuid4()),
+        verb={"id": VOIDED, "display": {"en": "voided"}},
+        object={"objectType": "StatementRef", "id": taken},
+    )
+    await save_statements(workers[0], [voiding], writer(), "1.0.3")
+    assert heard(workers[0]).voided == [taken]
+    undo = {
+        **voiding,
+        "id": str(uuid.uuid4()),
+        "object": {**voiding["object"], "id": voiding["id"]},
+    }
+    with pytest.raises(BadRequest, match="a voiding statement cannot be voided") as refused:
+        await save_statements(workers[1], [undo], writer(), "1.0.3")
+    assert refused.value.status == 400
+
+
+async def test_a_worker_whose_writer_stopped_answers_503(
+    workers: list[LrsContext], running_writer: asyncio.Event
+) -> None:
+    await save_statements(workers[0], [statement()], writer(), "1.0.3")
+    running_writer.set()
+    await asyncio.sleep(0.1)
+    with pytest.raises(ServiceUnavailable, match="send it again") as gone:
+        await save_statements(workers[0], [statement()], writer(), "1.0.3")
+    assert gone.value.status == 503
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_a_killed_server_leaves_no_writer_behind(tmp_path: Path) -> None:
+    """SIGKILL to `lrs serve` alone (its group spared): the orphaned writer exits by itself."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/lrs.sqlite3"
+    await prepare_database(database_url)
+    server = start_lrs(database_url, tmp_path / "serve.log")
+    try:
+        spawned = _children(server.process.pid)
+        writers = [p for p in spawned if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert writers, "lrs serve runs a writer process"
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in writers) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not any(_alive(p) for p in writers)
+    finally:
+        server.stop()
