@@ -87,16 +87,31 @@ class Server:
         threading.Thread(target=sample, daemon=True).start()
 
 
-def _largest_rss_mb(pid: int) -> float:
-    """The largest RSS among the process and its children, in MB (per process, as the goal says)."""
-    pids = [pid]
+def server_pids(pid: int) -> list[int]:
+    """The server's process and its children (uvicorn workers, the writer process)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
     except OSError:
-        return 0.0
+        return []
+    return [pid, *(int(c) for c in children)]
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by the server's processes (those still running)."""
+    total = 0
+    for one in server_pids(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _largest_rss_mb(pid: int) -> float:
+    """The largest RSS among the process and its children, in MB (per process, as the goal says)."""
     largest = 0.0
-    for one in pids:
+    for one in server_pids(pid):
         try:
             for line in Path(f"/proc/{one}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -113,10 +128,19 @@ def lrs_serve(workers: int) -> Callable[[int], list[str]]:
 
 @contextmanager
 def running_server(
-    database_url: str, workers: int = 1, serve: Callable[[int], list[str]] | None = None
+    database_url: str,
+    workers: int = 1,
+    serve: Callable[[int], list[str]] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A server on a free port with a fresh `bench` credential; `serve(port)` is its command."""
-    env = {**os.environ, "LRS_DATABASE_URL": database_url, "LRS_LOG_LEVEL": "warning"}
+    """A server on a free port with a fresh `bench` credential; `serve(port)` is its command
+    and `env` adds to its environment."""
+    env = {
+        **os.environ,
+        "LRS_DATABASE_URL": database_url,
+        "LRS_LOG_LEVEL": "warning",
+        **(env or {}),
+    }
     key, secret = "bench", uuid.uuid4().hex
     subprocess.run(
         [LRS, "credentials", "add", "bench", "--key", key, "--secret", secret],

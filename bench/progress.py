@@ -8,8 +8,9 @@ fresh databases, without then with the courses plugin aggregating progress as th
 
 1. in process, through lrs.ops.save_statements in batches (what a POST does once parsed), with
    the aggregator as a background task of the same process, woken by its listener;
-2. over HTTP (the first --http-statements), the LRS under uvicorn with the courses plugin alone
-   answering --clients concurrent clients posting batches, with the catalogue loaded or not.
+2. over HTTP (the first --http-statements), `lrs serve` (its writer process included) with the
+   courses plugin alone (LRS_PLUGINS=courses) answering --clients concurrent clients posting
+   batches, with the catalogue loaded or not.
 
 The cost of aggregation is the throughput lost, counted until the aggregator has caught up
 (wall clock), and the extra CPU time per statement (robust to other load on the machine). Then
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _acbc import Generator  # noqa: E402
-from _server import post_bodies, running_server  # noqa: E402
+from _server import post_bodies, running_server, server_cpu_seconds  # noqa: E402
 
 from courses import ops  # noqa: E402
 from courses._catalog_files import read_catalog_dir  # noqa: E402
@@ -163,12 +164,12 @@ async def ingest_with_follower(url: str, batches: list[bytes]) -> Timing:
     follower = subprocess.Popen([LRS, "progress", "follow"], env=env, stderr=subprocess.DEVNULL)
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        follower_cpu = _server_cpu(follower.pid)
+        follower_cpu = server_cpu_seconds(follower.pid)
         for body in batches:
             await save_statements(cc.lrs, orjson.loads(body), WRITER, "1.0.3")
         while not await caught_up(cc):
             await asyncio.sleep(0.05)
-        spent = time.process_time() - cpu + _server_cpu(follower.pid) - follower_cpu
+        spent = time.process_time() - cpu + server_cpu_seconds(follower.pid) - follower_cpu
         return Timing(time.perf_counter() - wall, spent)
     finally:
         follower.terminate()
@@ -237,29 +238,17 @@ async def query_latency(url: str, rounds: int) -> dict[str, float]:
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-def _server_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _courses_only(port: int) -> list[str]:
-    """`lrs serve` with the courses plugin alone (other installed plugins would add their work)."""
-    serve = (
-        "import uvicorn; from lrs.app import create_app; from courses.plugin import CoursesPlugin; "
-        f"uvicorn.run(create_app(plugins=[CoursesPlugin()]), port={port}, log_level='warning')"
-    )
-    return [sys.executable, "-c", serve]
-
-
 async def ingest_over_http(url: str, batches: list[bytes], aggregate: bool, clients: int) -> Timing:
     cc = await open_lrs(url, with_catalog=aggregate)
     try:
-        with running_server(url, serve=_courses_only) as server:
-            wall, cpu = time.perf_counter(), _server_cpu(server.process.pid)
+        # `lrs serve` (writer process included) with the courses plugin alone: another
+        # plugin would add its own work to both runs.
+        with running_server(url, env={"LRS_PLUGINS": "courses"}) as server:
+            wall, cpu = time.perf_counter(), server_cpu_seconds(server.process.pid)
             await post_bodies(server.url + "/statements", server.auth, batches, clients)
             while aggregate and not await caught_up(cc):
                 await asyncio.sleep(0.05)
-            return Timing(time.perf_counter() - wall, _server_cpu(server.process.pid) - cpu)
+            return Timing(time.perf_counter() - wall, server_cpu_seconds(server.process.pid) - cpu)
     finally:
         await cc.lrs.store.close()
 

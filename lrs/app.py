@@ -81,10 +81,11 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None, plugins: list[Plugin] | None = None) -> Starlette:
     """The ASGI application. The store opens (and its schema is created) on startup.
 
-    `plugins` defaults to every installed plugin; tests pass exactly the ones they need.
+    `plugins` defaults to the installed plugins `settings.plugins` names; tests pass exactly
+    the ones they need.
     """
     settings = settings or Settings.from_env()
-    active = installed_plugins() if plugins is None else plugins
+    active = installed_plugins(settings.plugins) if plugins is None else plugins
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

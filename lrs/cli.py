@@ -15,6 +15,7 @@ from lrs.errors import XapiError
 from lrs.ops import credentials as credential_ops
 from lrs.ops.context import LrsContext
 from lrs.ops.writer import writer_process
+from lrs.plugins import installed_plugins
 from lrs.store import migrate
 from lrs.store.sql import SqlStore
 
@@ -80,6 +81,11 @@ def serve(
 
     run_command(noop)
     settings = Settings.from_env()
+    try:
+        installed_plugins(settings.plugins)  # before any worker starts, which would fail alike
+    except ValueError as error:
+        typer.echo(f"error: LRS_PLUGINS: {error}", err=True)
+        raise typer.Exit(2) from None
     with writer_process(settings) as socket_path:
         # The workers build their settings from the environment (create_app_from_env).
         os.environ["LRS_WRITER_SOCKET"] = socket_path
@@ -180,8 +186,6 @@ def credentials_revoke(key: str) -> None:
 
 
 def _add_plugin_commands() -> None:
-    from lrs.plugins import installed_plugins
-
     for plugin in installed_plugins():
         for name, group in plugin.commands().items():
             app.add_typer(group, name=name)

@@ -42,6 +42,10 @@ class Settings:
         },
     )
     log_level: str = field(default="info", metadata={"doc": "Log level of the server"})
+    plugins: str = field(
+        default="",
+        metadata={"doc": "Comma-separated plugins the server runs (empty: every installed one)"},
+    )
     writer_socket: str = field(
         default="",
         metadata={

@@ -44,10 +44,22 @@ class Plugin(Protocol):
     async def shutdown(self) -> None: ...
 
 
-def installed_plugins() -> list[Plugin]:
-    """Every plugin registered under the entry point group, in name order."""
+def installed_plugins(names: str = "") -> list[Plugin]:
+    """The plugins registered under the entry point group, in name order.
+
+    `names` (comma-separated) keeps only those; empty keeps every one. A name that is not
+    installed is an error, not a silently smaller server.
+    """
+    entries = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = wanted - {e.name for e in entries}
+    if unknown:
+        installed = ", ".join(e.name for e in entries) or "none"
+        raise ValueError(f"unknown plugin(s) {', '.join(sorted(unknown))}; installed: {installed}")
     found: list[Plugin] = []
-    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for entry in entries:
+        if wanted and entry.name not in wanted:
+            continue
         plugin = entry.load()
         found.append(plugin() if isinstance(plugin, type) else plugin)
     return found

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+
+import pytest
 
 from certificates.plugin import CertificatesPlugin
 from courses import ops as course_ops
@@ -45,3 +48,18 @@ async def test_the_background_follower_issues_without_being_asked(settings: Sett
                     break
                 await asyncio.sleep(0.05)
             assert len(found["statements"]) == 1
+
+
+async def test_lrs_plugins_keeps_only_the_plugins_it_names(settings: Settings) -> None:
+    app = create_app(replace(settings, plugins="courses"))
+    async with app.router.lifespan_context(app), asgi_client(app) as http:
+        assert (await http.get("/api/v1/courses")).status_code == 401
+        assert (await http.get("/api/v1/certificates")).status_code == 404
+        assert (await http.get("/.well-known/jwks.json")).status_code == 404
+
+
+def test_lrs_plugins_naming_an_unknown_plugin_is_an_error() -> None:
+    with pytest.raises(
+        ValueError, match=r"unknown plugin\(s\) coures; installed: certificates, courses"
+    ):
+        installed_plugins("courses, coures")

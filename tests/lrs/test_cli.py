@@ -66,3 +66,11 @@ def test_db_upgrade_creates_the_database(lrs_env: Path) -> None:
     code, out = run("db", "upgrade")
     assert code == 0, out
     assert lrs_env.exists()
+
+
+def test_serve_refuses_an_unknown_plugin_before_serving(
+    lrs_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRS_PLUGINS", "courses,certificats")
+    code, out = run("serve", "--port", "1")
+    assert code == 2 and "unknown plugin(s) certificats" in out and "Traceback" not in out
