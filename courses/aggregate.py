@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from courses import _refresh, _resolve
+from courses._staged import StagedWrites, staged_queries
 from courses.catalog import Catalog, catalog_from_documents, empty_catalog
 from courses.config import CoursesSettings
 from courses.facts import Fact, Identity, identity_of, instant_ms, read_statement
@@ -30,6 +31,8 @@ from lrs.xapi.index import is_voiding, statement_ref_target
 log = logging.getLogger("lrs.courses")
 
 CHECKPOINT = "feed_checkpoint"
+# Moved by every write to learners or progress made outside the aggregator (lock_derived_state).
+GENERATION = "derived_generation"
 CATALOG_VERSION = "catalog_version"
 CATALOG_SITES = "catalog_sites"
 CHUNK = 5000
@@ -92,18 +95,59 @@ async def _learners_of_voided(q: CourseQueries, statement_ids: list[str]) -> set
     return {row.learner_id for row in (await q.learners.get_identities(keys)).values()}
 
 
+def _facts_by_learner(
+    facts: list[Fact], learner_of: dict[str, str], recomputed: set[str]
+) -> dict[str, list[Fact]]:
+    """New facts by learner, leaving out learners recomputed from their statements anyway."""
+    by_learner: dict[str, list[Fact]] = {}
+    for fact in facts:
+        learner_id = learner_of[fact.agent_key]
+        if learner_id not in recomputed:
+            by_learner.setdefault(learner_id, []).append(fact)
+    return by_learner
+
+
 async def apply_batch(q: CourseQueries, catalog: Catalog, batch: Batch, up_to_seq: int) -> None:
     """Record identities, fold new facts into progress, recompute learners regrouped or voided."""
     regrouped, learner_of = await _resolve.observe_identities(q, batch.identities)
     await _refresh.merge_learners(q, catalog, regrouped.merged)
     recompute = await _learners_of_voided(q, batch.voided)
-    new_by_learner: dict[str, list[Fact]] = {}
-    for fact in batch.facts:
-        learner_id = learner_of[fact.agent_key]
-        if learner_id not in recompute:
-            new_by_learner.setdefault(learner_id, []).append(fact)
+    new_by_learner = _facts_by_learner(batch.facts, learner_of, recompute)
     await _refresh.recompute_learners(q, catalog, recompute, up_to_seq)
     await _refresh.fold_new_facts(q, catalog, new_by_learner)
+
+
+@dataclass
+class StagedChunk:
+    """A chunk applied on a snapshot: the writes to make, valid while the generation holds."""
+
+    generation: str | None
+    writes: StagedWrites
+
+
+async def stage_batch(
+    q: CourseQueries, catalog: Catalog, batch: Batch, up_to_seq: int
+) -> StagedChunk:
+    """apply_batch on a read transaction, its writes kept for the write turn (see _staged).
+
+    Valid as long as nothing else wrote learners or progress since: the caller checks the
+    checkpoint (other aggregators) and the generation, read first (everything else).
+    """
+    generation = await q.state.get_state(GENERATION)
+    staged_q, writes = staged_queries(q)
+    await apply_batch(staged_q, catalog, batch, up_to_seq)
+    return StagedChunk(generation, writes)
+
+
+async def lock_derived_state(q: CourseQueries) -> None:
+    """Call before writing learners or progress outside the aggregator (links, catalogues).
+
+    Queues on the checkpoint row, as the aggregator does, and moves the generation, so a
+    chunk staged on an earlier snapshot is applied again from the rows as they are now.
+    """
+    await q.state.get_state(CHECKPOINT, for_update=True)
+    generation = int(await q.state.get_state(GENERATION) or 0)
+    await q.state.save_state(GENERATION, str(generation + 1))
 
 
 def contiguous(
@@ -241,15 +285,21 @@ class Aggregator:
             usable, _ = contiguous(entries, after_hole.seq - 1)
         # Entries left over lie beyond another hole: apply these, then look at it again.
         waiting = len(usable) < len(entries)
-        # Reading the statements needs no lock: writers (ingestion included) wait less.
+        # Reading the statements and working out the writes need no lock: ingestion waits
+        # only for the writes themselves.
         batch = read_batch(usable, catalog)
+        async with self.ctx.store.read() as tx:
+            staged = await stage_batch(course_queries(tx), catalog, batch, usable[-1].seq)
         async with self.ctx.store.write() as tx:
             q = course_queries(tx)
             if int(await q.state.get_state(CHECKPOINT, for_update=True) or 0) != after:
                 return 0, False  # another process moved it (or a rebuild reset it): read again
             if (await self.cache.current(q)).version != catalog.version:
                 return 0, False  # a new catalogue was loaded meanwhile: read again
-            await apply_batch(q, catalog, batch, usable[-1].seq)
+            if await q.state.get_state(GENERATION) == staged.generation:
+                await staged.writes.replay(q)
+            else:  # a link or the like changed learners meanwhile: apply from the rows as now
+                await apply_batch(q, catalog, batch, usable[-1].seq)
             await q.state.save_state(CHECKPOINT, str(usable[-1].seq))
         return len(usable), waiting
 

@@ -17,7 +17,14 @@ import orjson
 from courses import _resolve, auth
 from courses._catalog_files import read_catalog_dir
 from courses._store_progress import CourseCounts, ProgressFilter, sum_counts
-from courses.aggregate import CATALOG_SITES, CATALOG_VERSION, CHECKPOINT, Aggregator, CatalogCache
+from courses.aggregate import (
+    CATALOG_SITES,
+    CATALOG_VERSION,
+    CHECKPOINT,
+    Aggregator,
+    CatalogCache,
+    lock_derived_state,
+)
 from courses.catalog import Catalog, Course, catalog_version
 from courses.config import CoursesSettings
 from courses.store import CourseQueries, StoredUser, course_queries
@@ -67,7 +74,7 @@ async def load_catalog(cc: CoursesContext, directory: Path) -> LoadResult:
     version = catalog_version(loaded.courses, loaded.sites)
     async with cc.lrs.store.write() as tx:
         q = course_queries(tx)
-        await q.state.get_state(CHECKPOINT, for_update=True)
+        await lock_derived_state(q)
         changed = await q.state.get_state(CATALOG_VERSION) != version
         if changed:
             await q.catalog.replace_courses(loaded.courses, int(time.time() * 1000))
@@ -80,7 +87,7 @@ async def load_catalog(cc: CoursesContext, directory: Path) -> LoadResult:
 async def reset_progress(cc: CoursesContext) -> None:
     async with cc.lrs.store.write() as tx:
         q = course_queries(tx)
-        await q.state.get_state(CHECKPOINT, for_update=True)
+        await lock_derived_state(q)
         await _reset_derived(q)
 
 

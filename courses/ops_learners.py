@@ -9,7 +9,7 @@ import orjson
 
 from courses import _refresh, _resolve
 from courses._store_learners import StoredIdentity, StoredLink
-from courses.aggregate import CHECKPOINT
+from courses.aggregate import CHECKPOINT, lock_derived_state
 from courses.catalog import Catalog, Course
 from courses.facts import agent_json
 from courses.ops import CoursesContext
@@ -108,7 +108,7 @@ async def link_identities(cc: CoursesContext, agent_a: Any, agent_b: Any) -> Tra
     async with cc.lrs.store.write() as tx:
         q = course_queries(tx)
         # Progress writers queue on the checkpoint row, so a link never races the aggregator.
-        await q.state.get_state(CHECKPOINT, for_update=True)
+        await lock_derived_state(q)
         catalog = await cc.cache.current(q)
         await q.learners.save_link(StoredLink(key_a, key_b, agent_json(first), agent_json(second)))
         await _regroup(q, catalog, {key_a, key_b}, splitting=False)
@@ -124,7 +124,7 @@ async def unlink_identity(cc: CoursesContext, agent: Any) -> list[Transcript]:
     key, _ = parse_agent(agent)
     async with cc.lrs.store.write() as tx:
         q = course_queries(tx)
-        await q.state.get_state(CHECKPOINT, for_update=True)
+        await lock_derived_state(q)
         catalog = await cc.cache.current(q)
         identity = (await q.learners.get_identities([key])).get(key)
         if identity is None:

@@ -317,3 +317,33 @@ async def test_roles_are_checked_on_link_and_unlink(api_as: ClientFor) -> None:
     designer = await api_as("designer")
     response = await designer.post("/api/v1/learners/unlink", json={"agent": AMINA})
     assert response.status_code == 403
+
+
+async def test_a_link_made_while_a_chunk_is_worked_out_is_not_lost(
+    xapi: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    settle: Settle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The aggregator works a chunk out on a snapshot; a link committed before its writes
+    makes it apply the chunk again from the rows as they are then."""
+    mbox = {"mbox": "mailto:amina@border.example.org"}
+    await post_statements(
+        xapi,
+        _all_modules()[:2]
+        + [
+            _completed(m, 0.8 if m == "final-quiz" else None, mbox)
+            for m in ("interagency", "final-quiz")
+        ],
+    )
+    stage_batch = aggregate.stage_batch
+
+    async def link_meanwhile(*args: Any) -> aggregate.StagedChunk:
+        chunk = await stage_batch(*args)
+        linked = await admin.post("/api/v1/learners/link", json={"agents": [AMINA, mbox]})
+        assert linked.status_code == 200
+        return chunk
+
+    monkeypatch.setattr(aggregate, "stage_batch", link_meanwhile)
+    assert await settle() == 4
+    assert await _status(admin) == await _status(admin, mbox) == "passed"
