@@ -111,11 +111,23 @@ def upsert(engine: AsyncEngine, table: Table, key: list[str], update: list[str])
     )
 
 
-def positional_insert(engine: AsyncEngine, table: Table, columns: list[str]) -> str:
-    """An INSERT taking positional parameters in the driver's own style, for executemany of
-    plain tuples: the hot path that skips building a dict per row."""
-    if engine.dialect.paramstyle == "qmark":
+async def insert_tuples(
+    conn: AsyncConnection, table: Table, columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert plain tuples straight through the driver: the hot path, no dict per row.
+
+    SQLite: executemany of one prepared INSERT. PostgreSQL: one INSERT ... SELECT FROM unnest
+    of a column array each, one round trip and one statement for the server to run, where
+    executemany would have it run the INSERT once per row.
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if is_sqlite(conn.engine):
         marks = ", ".join("?" for _ in columns)
-    else:  # asyncpg's numeric_dollar
-        marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        await conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+        return
+    types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]
+    arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=1))
+    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"
+    await conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))

@@ -64,9 +64,6 @@ class StatementQueries:
     def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
         self.conn = conn
         self.engine = engine
-        self._insert_index_sql = dialects.positional_insert(
-            engine, index_t, ["kind", "value", "seq"]
-        )
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -163,9 +160,8 @@ class StatementQueries:
             for statement in statements
             for kind, value in statement.keys
         ]
-        if index_rows:
-            # About ten rows a statement: plain tuples straight to the driver.
-            await self.conn.exec_driver_sql(self._insert_index_sql, index_rows)
+        # About ten rows a statement: plain tuples straight to the driver.
+        await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
 
     async def void_statements(self, ids: list[str]) -> None:
         for chunk in _chunks(ids):
