@@ -1,16 +1,15 @@
 """Progress benchmark (issue 4): aggregation cost, rebuild time, progress query latency.
 
 Usage: .venv/bin/python bench/progress.py [--statements 1000000] [--learners N] [--batch 100]
-           [--http-statements 100000] [--clients 8] [--database sqlite|postgres] [--write-results]
+           [--http-statements N] [--clients 8] [--database sqlite|postgres] [--in-process]
+           [--write-results]
 
 Statements over the catalogue (bench/_acbc.py), about ten per learner, are stored twice on
 fresh databases, without then with the courses plugin aggregating progress as they arrive:
-
-1. in process, through lrs.ops.save_statements in batches (what a POST does once parsed), with
-   the aggregator as a background task of the same process, woken by its listener;
-2. over HTTP (the first --http-statements), `lrs serve` (its writer process included) with the
-   courses plugin alone (LRS_PLUGINS=courses) answering --clients concurrent clients posting
-   batches, with the catalogue loaded or not.
+over HTTP, `lrs serve` as operators run it (its writer process included) with the courses
+plugin alone (LRS_PLUGINS=courses) answering --clients concurrent clients posting batches,
+with the catalogue loaded or not. With --in-process, first also through lrs.ops.save_statements
+in this process, with the aggregator as a task of the same process or as `lrs progress follow`.
 
 The cost of aggregation is the throughput lost, counted until the aggregator has caught up
 (wall clock), and the extra CPU time per statement (robust to other load on the machine). Then
@@ -289,10 +288,11 @@ async def run(args: argparse.Namespace) -> list[str]:
         flush=True,
     )
     rows: list[str] = []
-    if args.only in (None, "process"):
+    if args.in_process:
         plain = await ingest_in_process(await new_database(args.database), batches, aggregate=False)
-        url = await new_database(args.database)
-        aggregated = await ingest_in_process(url, batches, aggregate=True)
+        aggregated = await ingest_in_process(
+            await new_database(args.database), batches, aggregate=True
+        )
         local = _compare(
             "in process, aggregator in the same process", args.statements, plain, aggregated
         )
@@ -302,45 +302,43 @@ async def run(args: argparse.Namespace) -> list[str]:
             plain,
             await ingest_with_follower(await new_database(args.database), batches),
         )
-        rebuild_seconds, same = await rebuild(url)
-        print(f"rebuild: {rebuild_seconds:.0f} s, same rows as incremental: {same}", flush=True)
-        latency = await query_latency(url, args.rounds)
-        print(
-            f"progress query: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, "
-            f"max {latency['max']:.0f} ms (largest course: {latency['largest']:,} learners)",
-            flush=True,
-        )
         rows += [
             f"| {day} | {machine} | in process, {args.statements:,} statements, "
             f"{learners:,} learners | "
             f"{local['plain_rate']:,.0f} -> {local['rate']:,.0f} ({local['cost']:.1%}) | "
-            f"{local['plain_cpu_us']:.0f} -> {local['cpu_us']:.0f} ({local['cpu_cost']:.1%}) | "
-            f"{rebuild_seconds:.0f} s ({'same rows' if same else 'DIFFERENT'}) | "
-            f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['max']:.0f} ms "
-            f"({latency['largest']:,} learners) |"
-        ]
-        rows.append(
+            f"{local['plain_cpu_us']:.0f} -> {local['cpu_us']:.0f} ({local['cpu_cost']:.1%}) "
+            "| | |",
             f"| {day} | {machine} | same, `lrs progress follow` in its own process | "
             f"{apart['plain_rate']:,.0f} -> {apart['rate']:,.0f} ({apart['cost']:.1%}) | "
             f"{apart['plain_cpu_us']:.0f} -> {apart['cpu_us']:.0f} ({apart['cpu_cost']:.1%}) "
-            f"(both processes) | | |"
-        )
-    if args.http_statements and args.only in (None, "http"):
-        count = min(args.http_statements, args.statements)
-        sent = batches[: max(1, count // args.batch)]
-        count = sum(len(orjson.loads(b)) for b in sent)
-        plain_http = await ingest_over_http(
-            await new_database(args.database), sent, False, args.clients
-        )
-        with_http = await ingest_over_http(
-            await new_database(args.database), sent, True, args.clients
-        )
-        http = _compare("over HTTP", count, plain_http, with_http)
-        rows.append(
-            f"| {day} | {machine} | HTTP, {count:,} statements, {args.clients}x{args.batch} | "
-            f"{http['plain_rate']:,.0f} -> {http['rate']:,.0f} ({http['cost']:.1%}) | "
-            f"{http['plain_cpu_us']:.0f} -> {http['cpu_us']:.0f} ({http['cpu_cost']:.1%}) | | |"
-        )
+            "(both processes) | | |",
+        ]
+    count = min(args.http_statements or args.statements, args.statements)
+    sent = batches[: max(1, count // args.batch)]
+    count = sum(len(orjson.loads(b)) for b in sent)
+    plain_http = await ingest_over_http(
+        await new_database(args.database), sent, False, args.clients
+    )
+    url = await new_database(args.database)
+    with_http = await ingest_over_http(url, sent, True, args.clients)
+    http = _compare("over HTTP (lrs serve)", count, plain_http, with_http)
+    rebuild_seconds, same = await rebuild(url)
+    print(f"rebuild: {rebuild_seconds:.0f} s, same rows as incremental: {same}", flush=True)
+    latency = await query_latency(url, args.rounds)
+    print(
+        f"progress query: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms, "
+        f"max {latency['max']:.0f} ms (largest course: {latency['largest']:,} learners)",
+        flush=True,
+    )
+    rows.append(
+        f"| {day} | {machine} | HTTP (`lrs serve`), {count:,} statements, {learners:,} learners, "
+        f"{args.clients}x{args.batch} | "
+        f"{http['plain_rate']:,.0f} -> {http['rate']:,.0f} ({http['cost']:.1%}) | "
+        f"{http['plain_cpu_us']:.0f} -> {http['cpu_us']:.0f} ({http['cpu_cost']:.1%}) | "
+        f"{rebuild_seconds:.0f} s ({'same rows' if same else 'DIFFERENT'}) | "
+        f"{latency['p50']:.0f} / {latency['p95']:.0f} / {latency['max']:.0f} ms "
+        f"({latency['largest']:,} learners) |"
+    )
     return rows
 
 
@@ -351,11 +349,17 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=1_000_000)
     parser.add_argument("--learners", type=int, default=0, help="default: statements / 10")
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--http-statements", type=int, default=100_000, help="0: skip the HTTP run")
+    parser.add_argument(
+        "--http-statements", type=int, default=0, help="how many go over HTTP (default: all)"
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of progress queries")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--only", choices=("process", "http"), help="run one part only")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="also store in this process, without HTTP (the aggregator's cost alone)",
+    )
     parser.add_argument(
         "--write-results", action="store_true", help="append rows to bench/RESULTS.md"
     )
