@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,91 @@ def raw_sqlite_same_rows(
     lrs_url: str, path: str, batches: list[list[LrsRow]], writers: int
 ) -> float:
     asyncio.run(create_lrs_schema(lrs_url))
+
+    def insert(conn: sqlite3.Connection, batch: list[LrsRow]) -> None:
+        stored = time.time_ns() // 1_000_000
+        values = ",".join(["(?,?,0,?)"] * len(batch))
+        params = [p for statement_id, body, _ in batch for p in (statement_id, stored, body)]
+        inserted = conn.execute(
+            f"INSERT INTO statement (id, stored_ms, voided, body) VALUES {values} "
+            "RETURNING seq, id",
+            params,
+        ).fetchall()
+        seq_of = {statement_id: seq for seq, statement_id in inserted}
+        conn.executemany(
+            "INSERT INTO statement_index (kind, value, seq) VALUES (?,?,?)",
+            [(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys],
+        )
+
+    return _sqlite_writers(path, batches, writers, insert)
+
+
+async def raw_postgres_same_rows(
+    lrs_url: str, url: str, batches: list[list[LrsRow]], writers: int
+) -> float:
+    await create_lrs_schema(lrs_url)
+
+    async def insert(conn: Any, batch: list[LrsRow]) -> None:
+        inserted = await conn.fetch(
+            "INSERT INTO statement (id, stored_ms, voided, body) "
+            "SELECT i, $2, false, b FROM unnest($1::text[], $3::text[]) AS t(i, b) "
+            "RETURNING seq, id",
+            [i for i, _, _ in batch],
+            time.time_ns() // 1_000_000,
+            [b for _, b, _ in batch],
+        )
+        seq_of = {row["id"]: row["seq"] for row in inserted}
+        index = [(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys]
+        await conn.execute(
+            "INSERT INTO statement_index (kind, value, seq) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])",
+            [k for k, _, _ in index],
+            [v for _, v, _ in index],
+            [seq for _, _, seq in index],
+        )
+
+    return await _postgres_writers(url, batches, writers, insert)
+
+
+async def _postgres_writers(
+    url: str,
+    batches: list[Any],
+    writers: int,
+    insert: Callable[[Any, Any], Awaitable[None]],
+    prepare: Callable[[Any], Any] = lambda batch: batch,
+) -> float:
+    """Seconds for `writers` connections to insert every batch, one transaction each;
+    `prepare` makes a batch's rows before its transaction begins."""
+    import asyncpg
+
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+
+    async def writer() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            while not queue.empty():
+                rows = prepare(queue.get_nowait())
+                async with conn.transaction():
+                    await insert(conn, rows)
+        finally:
+            await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    return time.perf_counter() - started
+
+
+def _sqlite_writers(
+    path: str,
+    batches: list[Any],
+    writers: int,
+    insert: Callable[[sqlite3.Connection, Any], None],
+    prepare: Callable[[Any], Any] = lambda batch: batch,
+) -> float:
+    """Seconds for `writers` threads to insert every batch, one transaction each, with the
+    LRS's SQLite settings; `prepare` makes a batch's rows before its transaction begins."""
     pending = list(batches)
     lock = threading.Lock()
 
@@ -125,69 +211,13 @@ def raw_sqlite_same_rows(
                 if not pending:
                     break
                 batch = pending.pop()
+            rows = prepare(batch)
             conn.execute("BEGIN IMMEDIATE")
-            stored = time.time_ns() // 1_000_000
-            values = ",".join(["(?,?,0,?)"] * len(batch))
-            params = [p for statement_id, body, _ in batch for p in (statement_id, stored, body)]
-            inserted = conn.execute(
-                f"INSERT INTO statement (id, stored_ms, voided, body) VALUES {values} "
-                "RETURNING seq, id",
-                params,
-            ).fetchall()
-            seq_of = {statement_id: seq for seq, statement_id in inserted}
-            conn.executemany(
-                "INSERT INTO statement_index (kind, value, seq) VALUES (?,?,?)",
-                [(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys],
-            )
+            insert(conn, rows)
             conn.execute("COMMIT")
         conn.close()
 
-    return _timed_threads(writer, writers)
-
-
-async def raw_postgres_same_rows(
-    lrs_url: str, url: str, batches: list[list[LrsRow]], writers: int
-) -> float:
-    import asyncpg
-
-    await create_lrs_schema(lrs_url)
-    queue: asyncio.Queue[list[LrsRow]] = asyncio.Queue()
-    for batch in batches:
-        queue.put_nowait(batch)
-
-    async def writer() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            while not queue.empty():
-                batch = queue.get_nowait()
-                async with conn.transaction():
-                    inserted = await conn.fetch(
-                        "INSERT INTO statement (id, stored_ms, voided, body) "
-                        "SELECT i, $2, false, b FROM unnest($1::text[], $3::text[]) AS t(i, b) "
-                        "RETURNING seq, id",
-                        [i for i, _, _ in batch],
-                        time.time_ns() // 1_000_000,
-                        [b for _, b, _ in batch],
-                    )
-                    seq_of = {row["id"]: row["seq"] for row in inserted}
-                    index = [(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys]
-                    await conn.execute(
-                        "INSERT INTO statement_index (kind, value, seq) "
-                        "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])",
-                        [k for k, _, _ in index],
-                        [v for _, v, _ in index],
-                        [seq for _, _, seq in index],
-                    )
-        finally:
-            await conn.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(writers)))
-    return time.perf_counter() - started
-
-
-def _timed_threads(target: Any, count: int) -> float:
-    threads = [threading.Thread(target=target) for _ in range(count)]
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -202,25 +232,11 @@ def raw_sqlite(path: str, batches: list[Batch], writers: int) -> float:
     for sql in [RAW_TABLE, *RAW_INDEXES]:
         setup.execute(sql)
     setup.close()
-    pending = list(batches)
-    lock = threading.Lock()
 
-    def writer() -> None:
-        conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-        while True:
-            with lock:
-                if not pending:
-                    break
-                batch = pending.pop()
-            rows = raw_rows(batch)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT INTO statement VALUES (?,?,?,?,?,?,?)", rows)
-            conn.execute("COMMIT")
-        conn.close()
+    def insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        conn.executemany("INSERT INTO statement VALUES (?,?,?,?,?,?,?)", rows)
 
-    return _timed_threads(writer, writers)
+    return _sqlite_writers(path, batches, writers, insert, raw_rows)
 
 
 async def raw_postgres(url: str, batches: list[Batch], writers: int) -> float:
@@ -230,25 +246,11 @@ async def raw_postgres(url: str, batches: list[Batch], writers: int) -> float:
     for sql in [RAW_TABLE, *RAW_INDEXES]:
         await setup.execute(sql)
     await setup.close()
-    queue: asyncio.Queue[Batch] = asyncio.Queue()
-    for batch in batches:
-        queue.put_nowait(batch)
 
-    async def writer() -> None:
-        conn = await asyncpg.connect(url)
-        try:
-            while not queue.empty():
-                rows = raw_rows(queue.get_nowait())
-                async with conn.transaction():
-                    await conn.executemany(
-                        "INSERT INTO statement VALUES ($1,$2,$3,$4,$5,$6,$7)", rows
-                    )
-        finally:
-            await conn.close()
+    async def insert(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        await conn.executemany("INSERT INTO statement VALUES ($1,$2,$3,$4,$5,$6,$7)", rows)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(writers)))
-    return time.perf_counter() - started
+    return await _postgres_writers(url, batches, writers, insert, raw_rows)
 
 
 def main() -> None:

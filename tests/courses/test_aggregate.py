@@ -76,6 +76,14 @@ async def _status(api: httpx.AsyncClient, agent: dict[str, Any] = AMINA) -> str 
     return courses.get("IBM-101")
 
 
+def _on_two_identities(mbox: dict[str, str]) -> list[dict[str, Any]]:
+    """Amina's first two modules on her campus account, the last two under her email."""
+    return _all_modules()[:2] + [
+        _completed(m, 0.8 if m == "final-quiz" else None, mbox)
+        for m in ("interagency", "final-quiz")
+    ]
+
+
 def _all_modules(quiz: float = 0.9) -> list[dict[str, Any]]:
     return [
         _completed("orientation"),
@@ -116,14 +124,7 @@ async def test_linking_before_any_statement_and_unlinking_later(
     mbox = {"mbox": "mailto:amina@border.example.org"}
     linked = await admin.post("/api/v1/learners/link", json={"agents": [AMINA, mbox]})
     assert linked.status_code == 200 and linked.json()["courses"] == []
-    await post_statements(
-        xapi,
-        _all_modules()[:2]
-        + [
-            _completed(m, 0.8 if m == "final-quiz" else None, mbox)
-            for m in ("interagency", "final-quiz")
-        ],
-    )
+    await post_statements(xapi, _on_two_identities(mbox))
     await settle()
     assert await _status(admin) == await _status(admin, mbox) == "passed"
     unlinked = await admin.post("/api/v1/learners/unlink", json={"agent": mbox})
@@ -328,14 +329,7 @@ async def test_a_link_made_while_a_chunk_is_worked_out_is_not_lost(
     """The aggregator works a chunk out on a snapshot; a link committed before its writes
     makes it apply the chunk again from the rows as they are then."""
     mbox = {"mbox": "mailto:amina@border.example.org"}
-    await post_statements(
-        xapi,
-        _all_modules()[:2]
-        + [
-            _completed(m, 0.8 if m == "final-quiz" else None, mbox)
-            for m in ("interagency", "final-quiz")
-        ],
-    )
+    await post_statements(xapi, _on_two_identities(mbox))
     stage_batch = aggregate.stage_batch
 
     async def link_meanwhile(*args: Any) -> aggregate.StagedChunk:
