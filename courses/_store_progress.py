@@ -86,7 +86,8 @@ def sum_counts(groups: list[CourseCounts], units: int) -> CourseCounts:
 
 
 def _stored(row: Any) -> StoredProgress:
-    return StoredProgress(**{name: row._mapping[name] for name in COLUMNS})
+    mapping = row._mapping  # a new view at each access: take it once, not once a column
+    return StoredProgress(**{name: mapping[name] for name in COLUMNS})
 
 
 def _conditions(course: str, where: ProgressFilter) -> list[ColumnElement[bool]]:
