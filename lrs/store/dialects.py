@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Table, event, text
@@ -13,10 +14,27 @@ from sqlalchemy.sql.dml import Insert
 
 SQLITE_BUSY_TIMEOUT_MS = 30000
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 16_000
+WAL_SWITCH_ATTEMPTS = 20
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """PRAGMA journal_mode=WAL, tried again while another connection holds the lock.
+
+    On a new database, processes that open it at the same moment all switch it: SQLite may
+    refuse one at once ("database is locked") rather than wait, to avoid a deadlock.
+    """
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:
@@ -27,7 +45,8 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _switch_to_wal(cursor)
         # NORMAL in WAL mode loses nothing on a process crash (SIGKILL); only an OS crash can.
         cursor.execute("PRAGMA synchronous=NORMAL")
         # A commit that finds the WAL past this many pages copies it into the database file
@@ -35,7 +54,6 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # was most commits under load; at 64 MB, ingestion went from ~6,000 to ~7,100
         # statements/s (bench/RESULTS.md), for a WAL of up to ~70 MB on disk.
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
