@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,20 +121,14 @@ def _largest_rss_mb(pid: int) -> float:
     return largest
 
 
-def lrs_serve(workers: int) -> Callable[[int], list[str]]:
-    """`lrs serve` as users run it, every installed plugin included."""
-    return lambda port: [LRS, "serve", "--port", str(port), "--workers", str(workers)]
-
-
 @contextmanager
 def running_server(
     database_url: str,
     workers: int = 1,
-    serve: Callable[[int], list[str]] | None = None,
     env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A server on a free port with a fresh `bench` credential; `serve(port)` is its command
-    and `env` adds to its environment."""
+    """`lrs serve` on a free port with a fresh `bench` credential; `env` adds to its
+    environment."""
     env = {
         **os.environ,
         "LRS_DATABASE_URL": database_url,
@@ -149,7 +143,7 @@ def running_server(
         capture_output=True,
     )
     port = free_port()
-    command = (serve or lrs_serve(workers))(port)
+    command = [LRS, "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     server = Server(f"http://127.0.0.1:{port}/xapi", (key, secret), process)
     try:
