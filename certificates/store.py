@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from certificates import tables
 from certificates.chain import GENESIS, Entry
 from courses import tables as course_tables
-from courses._chunks import chunks
+from courses._chunks import distinct_chunks
 from courses.store import CourseQueries, StateQueries, course_queries
 from lrs.store import dialects
 from lrs.store.sql import Transaction
@@ -96,7 +96,7 @@ class CertificateQueries:
 
     async def find_by_evidence(self, statement_ids: Sequence[str]) -> list[StoredCertificate]:
         found: dict[str, StoredCertificate] = {}
-        for part in chunks(sorted(set(statement_ids))):
+        for part in distinct_chunks(statement_ids):
             stmt = select(cert_t).join(evidence_t, evidence_t.c.certificate_id == cert_t.c.id)
             for row in await self.conn.execute(stmt.where(evidence_t.c.statement_id.in_(part))):
                 found[row._mapping["id"]] = _certificate(row)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lrs.store import dialects
+from lrs.store.chunking import chunks
 from lrs.store.tables import ActivityRow, AttachmentRow, StatementIndexRow, StatementRow
 from lrs.xapi.index import VOIDS, IndexKey
 from lrs.xapi.query import Filter, StatementQuery
@@ -50,11 +50,6 @@ class StoredStatement:
     body: str
 
 
-def _chunks(items: list[str] | list[int]) -> Iterable[list[str] | list[int]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
 def _stored(row: object) -> StoredStatement:
     m = row._mapping  # type: ignore[attr-defined]
     return StoredStatement(m["seq"], m["id"], m["stored_ms"], bool(m["voided"]), m["body"])
@@ -69,7 +64,7 @@ class StatementQueries:
 
     async def get_statements_by_id(self, ids: list[str]) -> dict[str, StoredStatement]:
         found: dict[str, StoredStatement] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, CHUNK):
             rows = await self.conn.execute(select(statement_t).where(statement_t.c.id.in_(chunk)))
             for row in rows:
                 stored = _stored(row)
@@ -93,7 +88,7 @@ class StatementQueries:
     async def find_voided_targets(self, ids: list[str]) -> set[str]:
         """Which of these ids a stored voiding statement already names (it arrived first)."""
         found: set[str] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, CHUNK):
             rows = await self.conn.execute(
                 select(index_t.c.value).where(index_t.c.kind == VOIDS, index_t.c.value.in_(chunk))
             )
@@ -123,7 +118,7 @@ class StatementQueries:
 
     async def get_attachments(self, sha2s: list[str]) -> dict[str, tuple[str, bytes]]:
         found: dict[str, tuple[str, bytes]] = {}
-        for chunk in _chunks(sha2s):
+        for chunk in chunks(sha2s, CHUNK):
             rows = await self.conn.execute(
                 select(attachment_t).where(attachment_t.c.sha2.in_(chunk))
             )
@@ -133,7 +128,7 @@ class StatementQueries:
 
     async def get_activity_definitions(self, activity_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(activity_ids):
+        for chunk in chunks(activity_ids, CHUNK):
             rows = await self.conn.execute(select(activity_t).where(activity_t.c.id.in_(chunk)))
             found.update({activity_id: definition for activity_id, definition in rows})
         return found
@@ -164,7 +159,7 @@ class StatementQueries:
         await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
 
     async def void_statements(self, ids: list[str]) -> None:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, CHUNK):
             await self.conn.execute(
                 update(statement_t).where(statement_t.c.id.in_(chunk)).values(voided=True)
             )
