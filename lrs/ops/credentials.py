@@ -114,6 +114,9 @@ class CredentialChecker:
         self.ctx = ctx
         # (key, sha256 of the secret) -> (when the row was last read, the row as read then)
         self._verified: dict[tuple[str, str], tuple[float, StoredCredential]] = {}
+        # Hashes running now, by (key, sha256 of the secret, stored hash): the requests a
+        # client sends at once with a pair not yet verified wait for one hash, not one each.
+        self._hashing: dict[tuple[str, str, str], asyncio.Future[bool]] = {}
 
     async def check(self, key: str, secret: str) -> StoredCredential | None:
         fingerprint = (key, hashlib.sha256(secret.encode()).hexdigest())
@@ -126,12 +129,26 @@ class CredentialChecker:
         if credential is None or credential.revoked:
             self._verified.pop(fingerprint, None)
             return None
+        # Another request may have verified the pair while this one read the row.
+        cached = self._verified.get(fingerprint)
         already_matched = cached is not None and cached[1].secret_hash == credential.secret_hash
-        if not already_matched and not await asyncio.to_thread(
-            secret_matches, secret, credential.secret_hash
-        ):
+        if not already_matched and not await self._matches(fingerprint, secret, credential):
             return None
         if len(self._verified) > 10_000:
             self._verified.clear()
         self._verified[fingerprint] = (now, credential)
         return credential
+
+    async def _matches(
+        self, fingerprint: tuple[str, str], secret: str, credential: StoredCredential
+    ) -> bool:
+        running = (*fingerprint, credential.secret_hash)
+        hashing = self._hashing.get(running)
+        if hashing is None:
+            hashing = asyncio.ensure_future(
+                asyncio.to_thread(secret_matches, secret, credential.secret_hash)
+            )
+            self._hashing[running] = hashing
+            hashing.add_done_callback(lambda _: self._hashing.pop(running, None))
+        # Shielded: one waiting request that is cancelled must not cancel the others' hash.
+        return await asyncio.shield(hashing)

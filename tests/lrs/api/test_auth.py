@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -9,10 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from lrs.app import create_app
 from lrs.config import Settings
+from lrs.ops import credentials as credentials_ops
 from lrs.ops.context import LrsContext
 from lrs.ops.credentials import revoke_credential
 from tests.conftest import Credential, asgi_client, make_credential, statement
@@ -86,6 +89,29 @@ async def test_a_revoked_credential_is_refused(
         response = await http.post(URL, json=statement())
         assert response.status_code == 401
         assert response.json()["message"]
+
+
+async def test_a_burst_of_requests_with_a_new_pair_hashes_the_secret_once(
+    lrs: LrsContext, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch client opens several connections at once: each of its first requests must be
+    # answered rightly, and the server must not hash the same secret once a request.
+    hashed: list[str] = []
+    real = credentials_ops.secret_matches
+
+    def counting(secret: str, secret_hash: str) -> bool:
+        hashed.append(secret)
+        return real(secret, secret_hash)
+
+    monkeypatch.setattr(credentials_ops, "secret_matches", counting)
+    credential = await make_credential(lrs, ["all"])
+    wrong = _basic(f"{credential.key}:not-the-secret".encode())
+    async with client_for(app, credential) as http, client_for(app, None) as anonymous:
+        rights = [http.get(URL) for _ in range(12)]
+        wrongs = [anonymous.get(URL, headers=wrong) for _ in range(12)]
+        answers = await asyncio.gather(*rights, *wrongs)
+    assert [a.status_code for a in answers] == [200] * 12 + [401] * 12
+    assert hashed.count(credential.secret) == 1
 
 
 # --- scopes (Communication 4.2) ------------------------------------------------------------------
