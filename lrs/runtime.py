@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Allocations between two young-generation collections (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 50_000
@@ -22,3 +27,16 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop where it is installed, as uvicorn runs the workers.
+
+    A server process spends much of its time in the event loop itself (socket reads and writes,
+    callbacks): uvloop's loop, written in C, takes a fraction of asyncio's.
+    """
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -35,7 +35,7 @@ from lrs.errors import ServiceUnavailable, XapiError
 from lrs.ops._drafts import BatchRequest
 from lrs.ops._group_commit import GroupCommitter, Stored
 from lrs.ops.context import LrsContext
-from lrs.runtime import tune_garbage_collector
+from lrs.runtime import run_event_loop, tune_garbage_collector
 from lrs.store.sql import SqlStore
 from lrs.xapi.prepare import format_instant_ms
 
@@ -151,7 +151,7 @@ def _writer_main(settings: Settings, path: str, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=settings.log_level.upper())
     tune_garbage_collector()
-    asyncio.run(_run_writer(settings, path, parent))
+    run_event_loop(_run_writer(settings, path, parent))
 
 
 @contextmanager
