@@ -149,6 +149,8 @@ class CredentialChecker:
                 asyncio.to_thread(secret_matches, secret, credential.secret_hash)
             )
             self._hashing[running] = hashing
-            hashing.add_done_callback(lambda _: self._hashing.pop(running, None))
         # Shielded: one waiting request that is cancelled must not cancel the others' hash.
-        return await asyncio.shield(hashing)
+        matched = await asyncio.shield(hashing)
+        # Dropped only now: the caller records a match before any other request runs.
+        self._hashing.pop(running, None)
+        return matched
