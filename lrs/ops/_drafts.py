@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from lrs.errors import BadRequest
 from lrs.types import Statement
-from lrs.xapi import index, jsonio
+from lrs.xapi import activities, index, jsonio
 from lrs.xapi.prepare import Authority, prepare_statement, stored_properties
 
 
@@ -27,26 +28,94 @@ class Attachment:
     content: bytes
 
 
-@dataclass
 class Draft:
-    """A statement ready to store but for its `stored` instant."""
+    """A statement ready to store but for its `stored` instant.
 
-    sent: Statement  # as the client sent it: what a resend is compared with
-    prepared: Statement
-    keys: set[index.IndexKey]  # its own filter keys, before any StatementRef inheritance
-    body_head: bytes  # the prepared statement as JSON, its closing brace cut off
-    client_id: bool  # the client chose the id (only those can be stored already)
-    statement: Statement = field(default_factory=dict)  # as stored, once `body` has run
+    The writer process (lrs.ops.writer) receives a draft as its JSON and the few facts the
+    group commit needs (id, filter keys, StatementRef target, voiding), not as the statement's
+    trees of dicts, which would cost more to pickle and unpickle than all the rest of its
+    work on them. A statement is decoded there only when a resend must be compared.
+    """
+
+    __slots__ = (
+        "_prepared",
+        "_sent",
+        "_sent_json",
+        "body_head",
+        "client_id",
+        "id",
+        "keys",
+        "ref_target",
+        "timestamped",
+        "voiding",
+    )
+
+    def __init__(
+        self,
+        sent: Statement,
+        prepared: Statement,
+        keys: set[index.IndexKey],
+        body_head: bytes,
+    ) -> None:
+        self.id = str(prepared["id"])
+        self.client_id = "id" in sent  # only ids clients chose can be stored already
+        self.keys = keys  # its own filter keys, before any StatementRef inheritance
+        self.body_head = body_head  # the prepared statement as JSON, its closing brace cut off
+        target = index.statement_ref_target(prepared)
+        self.ref_target = target.lower() if target is not None else None
+        self.voiding = index.is_voiding(prepared)
+        self.timestamped = "timestamp" in sent
+        self._sent: Statement | None = sent
+        self._sent_json: bytes | None = None
+        self._prepared: Statement | None = prepared
 
     @property
-    def id(self) -> str:
-        return str(self.prepared["id"])
+    def sent(self) -> Statement:
+        """As the client sent it: what a resend is compared with."""
+        if self._sent is None:
+            self._sent = orjson.loads(self._sent_json or self.body_head + b"}")
+        return self._sent
+
+    @property
+    def prepared(self) -> Statement:
+        """With the id, authority and version the LRS gave it."""
+        if self._prepared is None:
+            self._prepared = orjson.loads(self.body_head + b"}")
+        return self._prepared
 
     def body(self, stored: str) -> str:
         """The JSON stored and served: the prepared statement plus `stored` (and timestamp)."""
-        extra = stored_properties(self.sent, stored)
-        self.statement = {**self.prepared, **extra}
+        extra = stored_properties(self.timestamped, stored)
         return (self.body_head + b"," + orjson.dumps(extra)[1:]).decode()
+
+    def as_stored(self, stored: str) -> Statement:
+        """The statement as `body` stores it."""
+        return {**self.prepared, **stored_properties(self.timestamped, stored)}
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Only a statement whose id the client chose can be a resend, compared as sent.
+        sent_json = orjson.dumps(self.sent) if self.client_id else None
+        facts = (self.id, self.client_id, tuple(self.keys), self.body_head, self.ref_target)
+        return _arrived_draft, (*facts, self.voiding, self.timestamped, sent_json)
+
+
+def _arrived_draft(
+    statement_id: str,
+    client_id: bool,
+    keys: tuple[index.IndexKey, ...],
+    body_head: bytes,
+    ref_target: str | None,
+    voiding: bool,
+    timestamped: bool,
+    sent_json: bytes | None,
+) -> Draft:
+    """A draft as unpickled: its statements are decoded from JSON when first asked for."""
+    draft = Draft.__new__(Draft)
+    draft.id, draft.client_id, draft.keys = statement_id, client_id, set(keys)
+    draft.body_head, draft.ref_target = body_head, ref_target
+    draft.voiding, draft.timestamped = voiding, timestamped
+    draft._sent, draft._sent_json, draft._prepared = None, sent_json, None
+    return draft
 
 
 @dataclass
@@ -56,6 +125,15 @@ class BatchRequest:
     drafts: list[Draft]
     writer: Writer
     attachments: list[Attachment]
+    # The activity definitions its statements give, merged in order (activities.definitions_in)
+    definitions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def definitions_of(self, new: list[Draft]) -> dict[str, dict[str, Any]]:
+        """The definitions given by `new`, the drafts the batch newly stores (resends define
+        nothing)."""
+        if len(new) == len(self.drafts):
+            return self.definitions
+        return activities.definitions_in([d.prepared for d in new])
 
 
 def check_unique_ids(statements: list[Statement]) -> None:
@@ -77,5 +155,13 @@ def make_drafts(statements: list[Statement], writer: Writer, version: str) -> li
         prepared = prepare_statement(sent, writer.authority, version)
         body_head = jsonio.dumps(prepared, f"statement {prepared['id']}")[:-1]
         keys = index.index_keys(prepared, writer.authority.credential_key)
-        drafts.append(Draft(sent, prepared, keys, body_head, "id" in sent))
+        drafts.append(Draft(sent, prepared, keys, body_head))
     return drafts
+
+
+def make_request(
+    statements: list[Statement], writer: Writer, version: str, attachments: list[Attachment]
+) -> BatchRequest:
+    drafts = make_drafts(statements, writer, version)
+    definitions = activities.definitions_in([d.prepared for d in drafts])
+    return BatchRequest(drafts, writer, attachments, definitions)

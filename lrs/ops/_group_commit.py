@@ -51,18 +51,39 @@ def _ref_target(statement: Statement) -> str | None:
     return target.lower() if target is not None else None
 
 
-async def _load_targets(tx: Transaction, drafts: list[Draft]) -> dict[str, Statement]:
+@dataclass(frozen=True)
+class _RefFacts:
+    """What StatementRefs need of a statement they may reach: its own filter keys, its own
+    target, whether it voids."""
+
+    keys: set[index.IndexKey]
+    target: str | None
+    voiding: bool
+
+    @classmethod
+    def of_stored(cls, statement: Statement) -> _RefFacts:
+        # A stored target's own keys; its authority key is never inherited.
+        return cls(
+            index.index_keys(statement, ""), _ref_target(statement), index.is_voiding(statement)
+        )
+
+    @classmethod
+    def of_draft(cls, draft: Draft) -> _RefFacts:
+        return cls(draft.keys, draft.ref_target, draft.voiding)
+
+
+async def _load_targets(tx: Transaction, drafts: list[Draft]) -> dict[str, _RefFacts]:
     """Stored statements the drafts' StatementRefs reach, following chains."""
-    known: dict[str, Statement] = {}
+    known: dict[str, _RefFacts] = {}
     in_group = {d.id for d in drafts}
-    wanted = {t for d in drafts if (t := _ref_target(d.prepared)) is not None} - in_group
+    wanted = {d.ref_target for d in drafts if d.ref_target is not None} - in_group
     for _ in range(MAX_REF_DEPTH):
         if not wanted:
             break
         rows = await tx.statements.get_statements_by_id(sorted(wanted))
-        fetched = {statement_id: orjson.loads(row.body) for statement_id, row in rows.items()}
+        fetched = {i: _RefFacts.of_stored(orjson.loads(row.body)) for i, row in rows.items()}
         known.update(fetched)
-        wanted = {t for s in fetched.values() if (t := _ref_target(s)) is not None}
+        wanted = {f.target for f in fetched.values() if f.target is not None}
         wanted -= known.keys() | in_group
     return known
 
@@ -70,10 +91,9 @@ async def _load_targets(tx: Transaction, drafts: list[Draft]) -> dict[str, State
 class _GroupState:
     """The statements a group has accepted so far, seen by the batches after them."""
 
-    def __init__(self, existing: dict[str, StoredStatement], stored_targets: dict[str, Statement]):
+    def __init__(self, existing: dict[str, StoredStatement], stored_targets: dict[str, _RefFacts]):
         self.existing = existing
-        self.known: dict[str, Statement] = dict(stored_targets)
-        self.own_keys: dict[str, set[index.IndexKey]] = {}
+        self.known: dict[str, _RefFacts] = dict(stored_targets)
         self.accepted: dict[str, Draft] = {}
 
     def split_new(self, drafts: list[Draft]) -> list[Draft]:
@@ -96,46 +116,42 @@ class _GroupState:
 
     def keys_of(self, statement_id: str, depth: int = 0) -> set[index.IndexKey]:
         """A statement's keys plus, for a StatementRef, its target's (Communication 2.1.3)."""
-        statement = self.known[statement_id]
-        # A stored target's own keys; its authority key is never inherited.
-        keys = self.own_keys.get(statement_id) or index.index_keys(statement, "")
-        target = _ref_target(statement)
+        facts = self.known[statement_id]
+        target = facts.target
         if target is not None and target in self.known and depth < MAX_REF_DEPTH:
-            keys = keys | index.inherited_keys(self.keys_of(target, depth + 1))
-        return keys
+            return facts.keys | index.inherited_keys(self.keys_of(target, depth + 1))
+        return facts.keys
 
     def accept(self, new: list[Draft]) -> tuple[dict[str, set[index.IndexKey]], set[str]]:
         """Take a batch's new drafts into the group: (their keys, the ids they void)."""
         for draft in new:
-            self.known[draft.id] = draft.prepared
-            self.own_keys[draft.id] = draft.keys
+            self.known[draft.id] = _RefFacts.of_draft(draft)
         try:
             voided = _voided_targets(new, self.known)
             keys = {d.id: self.keys_of(d.id) for d in new}
         except XapiError:
             for draft in new:
                 self.known.pop(draft.id, None)
-                self.own_keys.pop(draft.id, None)
             raise
         self.accepted.update((d.id, d) for d in new)
         return keys, voided
 
 
-def _voided_targets(new: list[Draft], known: dict[str, Statement]) -> set[str]:
+def _voided_targets(new: list[Draft], known: dict[str, _RefFacts]) -> set[str]:
     """Ids voided by this batch; a voiding statement cannot itself be voided (Data 2.3.2)."""
     voided: set[str] = set()
     for position, draft in enumerate(new):
-        target = _ref_target(draft.prepared)
-        if target is None or not index.is_voiding(draft.prepared):
+        target = draft.ref_target
+        if target is None or not draft.voiding:
             continue
-        if target in known and index.is_voiding(known[target]):
+        if target in known and known[target].voiding:
             raise BadRequest(f"statements[{position}]: a voiding statement cannot be voided")
         voided.add(target)
     return voided
 
 
 async def _save_definitions(
-    tx: Transaction, ctx: LrsContext, statements: list[Statement], may_define: bool
+    tx: Transaction, ctx: LrsContext, given: dict[str, dict[str, Any]], may_define: bool
 ) -> dict[str, dict[str, Any]]:
     """Merge activity definitions into the stored ones; return what is stored now.
 
@@ -145,7 +161,7 @@ async def _save_definitions(
     known = ctx.known_definitions
     incoming = {
         k: v
-        for k, v in activities.definitions_in(statements).items()
+        for k, v in given.items()
         if k not in known or activities.updated_definitions({k: known[k]}, {k: v}, may_define)
     }
     if not incoming:
@@ -192,11 +208,10 @@ async def _save_extras(
     )
     definitions: dict[str, dict[str, Any]] = {}
     for may_define in (False, True):
-        statements = [
-            d.statement for r, o in passed if r.writer.may_define is may_define for d in o.new
-        ]
-        if statements:
-            definitions |= await _save_definitions(tx, ctx, statements, may_define)
+        given = [r.definitions_of(o.new) for r, o in passed if r.writer.may_define is may_define]
+        merged = activities.merged_definitions(given)
+        if merged:
+            definitions |= await _save_definitions(tx, ctx, merged, may_define)
     return definitions
 
 

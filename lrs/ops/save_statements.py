@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from lrs.ops._drafts import Attachment, BatchRequest, Writer, check_unique_ids, make_drafts
+from lrs.ops._drafts import Attachment, Writer, check_unique_ids, make_request
 from lrs.ops._group_commit import Committer, GroupCommitter
 from lrs.ops.context import LrsContext
 from lrs.ops.writer import RemoteCommitter
 from lrs.types import Statement
+from lrs.xapi.prepare import format_instant_ms
 
 __all__ = ["Attachment", "Writer", "save_statements"]
 
@@ -31,10 +32,13 @@ async def save_statements(
     at all; listeners hear of each batch once it is committed.
     """
     check_unique_ids(statements)
-    drafts = make_drafts(statements, writer, version)
+    request = make_request(statements, writer, version, attachments or [])
     if ctx.committer is None:
         ctx.committer = _committer(ctx)
-    stored = await ctx.committer.store(BatchRequest(drafts, writer, attachments or []))
-    for listener in ctx.listeners:
-        await listener.statements_stored([d.statement for d in stored.new], stored.voided_ids)
-    return [d.id for d in drafts]
+    stored = await ctx.committer.store(request)
+    if ctx.listeners:
+        stored_at = format_instant_ms(stored.stored_ms)
+        new = [d.as_stored(stored_at) for d in stored.new]
+        for listener in ctx.listeners:
+            await listener.statements_stored(new, stored.voided_ids)
+    return [d.id for d in request.drafts]

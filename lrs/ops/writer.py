@@ -37,7 +37,6 @@ from lrs.ops._group_commit import GroupCommitter, Stored
 from lrs.ops.context import LrsContext
 from lrs.runtime import run_event_loop, tune_garbage_collector
 from lrs.store.sql import SqlStore
-from lrs.xapi.prepare import format_instant_ms
 
 log = logging.getLogger("lrs.writer")
 
@@ -265,8 +264,4 @@ def _stored(request: BatchRequest, reply: Reply) -> Stored:
         raise RuntimeError(f"the writer process failed to store a batch: {reply[2]}")
     _, _, new_ids, voided_ids, stored_ms = reply
     wanted = set(new_ids)
-    new = [d for d in request.drafts if d.id in wanted]
-    stored = format_instant_ms(stored_ms)
-    for draft in new:
-        draft.body(stored)  # the statement as stored, for the listeners
-    return Stored(new, voided_ids, stored_ms)
+    return Stored([d for d in request.drafts if d.id in wanted], voided_ids, stored_ms)

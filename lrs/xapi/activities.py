@@ -33,6 +33,19 @@ def definitions_in(statements: list[Statement]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def merged_definitions(
+    definitions: list[dict[str, dict[str, Any]]],
+) -> dict[str, dict[str, Any]]:
+    """Several batches' definitions_in as one, later batches winning (merging is associative)."""
+    if len(definitions) == 1:
+        return definitions[0]
+    found: dict[str, dict[str, Any]] = {}
+    for given in definitions:
+        for activity_id, definition in given.items():
+            found[activity_id] = merge_definition(found.get(activity_id, {}), definition)
+    return found
+
+
 def updated_definitions(
     stored: dict[str, dict[str, Any]], incoming: dict[str, dict[str, Any]], may_redefine: bool
 ) -> dict[str, dict[str, Any]]:

@@ -99,8 +99,8 @@ def prepare_statement(
     return prepared
 
 
-def stored_properties(prepared: Statement, stored: str) -> dict[str, str]:
+def stored_properties(timestamped: bool, stored: str) -> dict[str, str]:
     """`stored`, and `timestamp` when the client gave none (Data 2.4.7, 2.4.8)."""
-    if "timestamp" in prepared:
+    if timestamped:
         return {"stored": stored}
     return {"timestamp": stored, "stored": stored}

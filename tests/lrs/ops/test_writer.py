@@ -17,14 +17,18 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 
 from lrs.errors import BadRequest, Conflict, ServiceUnavailable
+from lrs.ops.activities import get_activity
 from lrs.ops.context import LrsContext
+from lrs.ops.get_statements import Reader, find_statements
 from lrs.ops.save_statements import save_statements
 from lrs.ops.writer import serve_writer
 from lrs.store.sql import SqlStore
 from lrs.types import Statement
+from lrs.xapi.query import parse_query
 from tests.conftest import statement
 from tests.lrs.lrs_process import prepare_database, start_lrs
 from tests.lrs.ops.test_save_statements import VOIDED, stored_ids, writer
@@ -123,6 +127,30 @@ async def test_a_refusal_reaches_the_worker_whole(workers: list[LrsContext]) -> 
     with pytest.raises(BadRequest, match="a voiding statement cannot be voided") as refused:
         await save_statements(workers[1], [undo], writer(), "1.0.3")
     assert refused.value.status == 400
+
+
+async def test_what_resends_refs_and_definitions_need_crosses_to_the_writer(
+    lrs: LrsContext, workers: list[LrsContext]
+) -> None:
+    # The writer gets each statement as JSON and a few facts (lrs.ops._drafts.Draft): a resend
+    # is still compared as sent, a StatementRef still inherits its target's keys, and the
+    # activity definitions still reach the activity table.
+    course = "https://moodle.example.org/course/view.php?id=7"
+    defined = {"id": course, "definition": {"name": {"fr": "Gestion des frontières"}}}
+    first = statement(id=str(uuid.uuid4()), object=defined)
+    assert "timestamp" not in first  # the LRS fills it: the resend must still match
+    await save_statements(workers[0], [first], writer(), "1.0.3")
+    assert await save_statements(workers[1], [first], writer(), "2.0.0") == [first["id"]]
+    assert heard(workers[1]).statements == []  # nothing new was stored
+    ref = statement(
+        id=str(uuid.uuid4()), object={"objectType": "StatementRef", "id": first["id"].upper()}
+    )
+    await save_statements(workers[1], [ref], writer(), "1.0.3")
+    by_course = parse_query({"activity": course}, "1.0.3", 100, 100)
+    page = await find_statements(lrs, by_course, Reader("key-moodle", only_mine=False), [])
+    found = {orjson.loads(body)["id"] for body in page.statements_json}
+    assert found == {first["id"], ref["id"]}
+    assert (await get_activity(lrs, course))["definition"] == defined["definition"]
 
 
 async def test_a_worker_whose_writer_stopped_answers_503(
