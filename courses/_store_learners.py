@@ -67,20 +67,13 @@ class LearnerQueries:
         return await self._identities_where(identity_t.c.learner_id, learner_ids)
 
     async def save_identities(self, identities: list[StoredIdentity]) -> None:
-        if identities:
-            await self.conn.execute(
-                identity_t.insert(),
-                [
-                    {
-                        "agent_key": i.key,
-                        "learner_id": i.learner_id,
-                        "email_sha1": i.email_sha1,
-                        "name": i.name,
-                        "agent": i.agent,
-                    }
-                    for i in identities
-                ],
-            )
+        """Insert new identities (the aggregator: hundreds a chunk, as plain tuples)."""
+        await dialects.insert_tuples(
+            self.conn,
+            identity_t,
+            ["agent_key", "learner_id", "email_sha1", "name", "agent"],
+            [(i.key, i.learner_id, i.email_sha1, i.name, i.agent) for i in identities],
+        )
 
     async def update_identity_details(
         self, key: str, email_sha1: str | None, name: str | None

@@ -137,12 +137,12 @@ class ProgressQueries:
         return found
 
     async def save_progress(self, rows: list[StoredProgress]) -> None:
-        if rows:
-            keys = ["course", "learner_id"]
-            stmt = dialects.upsert(
-                self.engine, progress_t, keys, [n for n in COLUMNS if n not in keys]
-            )
-            await self.conn.execute(stmt, [r._asdict() for r in rows])
+        """Insert or replace (course, learner) rows. Plain tuples: the aggregator writes a
+        thousand or more a chunk while ingestion waits for the write turn."""
+        columns = list(StoredProgress._fields)
+        await dialects.insert_tuples(
+            self.conn, progress_t, columns, list(rows), update_on=["course", "learner_id"]
+        )
 
     async def delete_progress_of_learners(self, learner_ids: Iterable[str]) -> None:
         for part in distinct_chunks(learner_ids):

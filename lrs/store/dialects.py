@@ -136,22 +136,34 @@ def upsert(engine: AsyncEngine, table: Table, key: list[str], update: list[str])
 
 
 async def insert_tuples(
-    conn: AsyncConnection, table: Table, columns: list[str], rows: list[tuple[Any, ...]]
+    conn: AsyncConnection,
+    table: Table,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    update_on: list[str] | None = None,
 ) -> None:
     """Insert plain tuples straight through the driver: the hot path, no dict per row.
 
     SQLite: executemany of one prepared INSERT. PostgreSQL: one INSERT ... SELECT FROM unnest
     of a column array each, one round trip and one statement for the server to run, where
     executemany would have it run the INSERT once per row.
+
+    `update_on` names a unique key: a row whose key is stored already replaces the stored
+    one's other columns (an upsert; the rows must not repeat a key).
     """
     if not rows:
         return
     names = ", ".join(columns)
+    conflict = ""
+    if update_on is not None:
+        updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in update_on)
+        conflict = f" ON CONFLICT ({', '.join(update_on)}) DO UPDATE SET {updated}"
     if is_sqlite(conn.engine):
         marks = ", ".join("?" for _ in columns)
-        await conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks}){conflict}"
+        await conn.exec_driver_sql(sql, rows)
         return
     types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]
     arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=1))
-    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"
+    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){conflict}"
     await conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
