@@ -16,7 +16,7 @@ from courses.config import CoursesSettings
 from courses.ops import CoursesContext, ensure_jwt_secret
 from lrs.errors import XapiError
 from lrs.ops.context import LrsContext, StatementListener
-from lrs.types import Statement
+from lrs.types import FeedEntry
 
 if TYPE_CHECKING:
     import typer
@@ -29,7 +29,7 @@ class _Wake:
     def __init__(self, plugin: CertificatesPlugin) -> None:
         self.plugin = plugin
 
-    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None:
+    async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None:
         self.plugin.wake.set()
 
 

@@ -36,6 +36,9 @@ GENERATION = "derived_generation"
 CATALOG_VERSION = "catalog_version"
 CATALOG_SITES = "catalog_sites"
 CHUNK = 5000
+# Most statements offered by this process's listener that are kept until applied: the next
+# chunk's worth arrives while one is applied (about 20 MB of statements at most).
+OFFERED_LIMIT = 2 * CHUNK
 POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
 GAP_RETRY_SECONDS = 0.05
 # Reading a chunk (~40 ms for 5,000) lets the process's HTTP requests in this often.
@@ -201,6 +204,10 @@ class Aggregator:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._hole_seen: dict[int, float] = {}  # first missing seq -> when first seen
+        # Statements this process stored, by seq, as its listener was told of them: a chunk
+        # that starts at the checkpoint is taken from here rather than read back and parsed
+        # again (a third of the aggregator's work). Anything missing is read from the feed.
+        self._offered: dict[int, FeedEntry] = {}
 
     # --- the background loop ---------------------------------------------------------------
 
@@ -210,6 +217,22 @@ class Aggregator:
         self._wake.set()
         if self._pending >= CHUNK:
             self._full.set()
+
+    def offer(self, entries: list[FeedEntry]) -> None:
+        """Statements just stored by this process; kept up to a chunk's worth (memory)."""
+        if len(self._offered) + len(entries) <= OFFERED_LIMIT:
+            self._offered.update((e.seq, e) for e in entries)
+
+    def _take_offered(self, after: int) -> list[FeedEntry]:
+        """The offered statements that follow the checkpoint without a hole (maybe none)."""
+        taken: list[FeedEntry] = []
+        while len(taken) < CHUNK and (entry := self._offered.pop(after + 1, None)) is not None:
+            taken.append(entry)
+            after += 1
+        # Applied meanwhile from the feed, here or by another process: not needed any more.
+        for seq in [s for s in self._offered if s <= after]:
+            del self._offered[seq]
+        return taken
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="courses-aggregator")
@@ -279,8 +302,9 @@ class Aggregator:
         """(statements applied, whether a hole in the feed is being waited for)."""
         after, catalog = await self._checkpoint()
         if catalog is None:
+            self._offered.clear()
             return 0, False  # no catalogue yet: loading one recomputes from the first statement
-        entries = await read_statement_feed(self.ctx, after, CHUNK)
+        entries = self._take_offered(after) or await read_statement_feed(self.ctx, after, CHUNK)
         if not entries:
             return 0, False
         usable, after_hole = contiguous(entries, after)

@@ -12,20 +12,22 @@ from courses.aggregate import Aggregator, CatalogCache
 from courses.config import CoursesSettings
 from lrs.errors import XapiError
 from lrs.ops.context import LrsContext, StatementListener
-from lrs.types import Statement
+from lrs.types import FeedEntry
 
 if TYPE_CHECKING:
     import typer
 
 
 class _Wake:
-    """The listener: a committed batch only wakes the aggregator, which reads the feed itself."""
+    """The listener: a committed batch wakes the aggregator and is offered to it, so that it
+    need not read back what this process stored (it reads the feed for everything else)."""
 
     def __init__(self, aggregator: Aggregator) -> None:
         self.aggregator = aggregator
 
-    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None:
-        self.aggregator.wake(len(statements))
+    async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None:
+        self.aggregator.offer(entries)
+        self.aggregator.wake(len(entries))
 
 
 class CoursesPlugin:

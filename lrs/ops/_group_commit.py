@@ -10,7 +10,7 @@ database costs.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
@@ -36,11 +36,13 @@ STORE_ATTEMPTS = 3
 @dataclass(frozen=True)
 class Stored:
     """What one request's batch did: the statements newly stored, the ids they voided, and
-    the `stored` instant of its group."""
+    the `stored` instant of its group; then, for each new statement, its `seq` and whether
+    it was stored voided (its voiding statement came first)."""
 
     new: list[Draft]
     voided_ids: list[str]
     stored_ms: int
+    places: list[tuple[int, bool]] = field(default_factory=list)
 
 
 Outcome = Stored | XapiError
@@ -234,7 +236,7 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
                 await tx.statements.find_voided_targets(new_client_ids) if new_client_ids else set()
             )
             voided_now = voided_by_group | voided_early
-            await tx.statements.save_statements(
+            seq_of = await tx.statements.save_statements(
                 [
                     r
                     if r.id not in voided_now
@@ -248,18 +250,19 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
     ctx.remember_definitions(definitions)  # only once committed
-    return [_with_early_voids(o, voided_early) for o in outcomes]
+    return [_as_committed(o, seq_of, voided_now, voided_early) for o in outcomes]
 
 
-def _with_early_voids(outcome: Outcome, voided_early: set[str]) -> Outcome:
+def _as_committed(
+    outcome: Outcome, seq_of: dict[str, int], voided_now: set[str], voided_early: set[str]
+) -> Outcome:
+    """The outcome with each new statement's place, and its own statements voided early."""
     if isinstance(outcome, XapiError):
         return outcome
+    places = [(seq_of[d.id], d.id in voided_now) for d in outcome.new]
     early = {d.id for d in outcome.new} & voided_early
-    return (
-        Stored(outcome.new, sorted(set(outcome.voided_ids) | early), outcome.stored_ms)
-        if early
-        else outcome
-    )
+    voided_ids = sorted(set(outcome.voided_ids) | early) if early else outcome.voided_ids
+    return replace(outcome, voided_ids=voided_ids, places=places)
 
 
 async def store_alone(ctx: LrsContext, request: BatchRequest) -> Outcome:

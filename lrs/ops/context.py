@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lrs.config import Settings
 from lrs.store.sql import SqlStore
-from lrs.types import Statement
+from lrs.types import FeedEntry
 from lrs.xapi.prepare import StoredClock
 
 if TYPE_CHECKING:
@@ -15,16 +15,16 @@ if TYPE_CHECKING:
 
 
 class StatementListener(Protocol):
-    """Told after each commit which statements were stored and which ids they voided.
+    """Told after each commit which statements this process stored (as feed entries: each
+    with its `seq`) and which ids they voided.
 
     Listeners that keep derived state should read `lrs.ops.statement_feed` from their own
     checkpoint rather than trust every notification to arrive (a process can die between
-    commit and notification).
+    commit and notification, and other processes store statements too). The entries may
+    spare them reading back what this process stored.
     """
 
-    async def statements_stored(
-        self, statements: list[Statement], voided_ids: list[str]
-    ) -> None: ...
+    async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None: ...
 
 
 # How many activity definitions a process remembers as stored (see save_statements).

@@ -6,7 +6,7 @@ from lrs.ops._drafts import Attachment, Writer, check_unique_ids, make_request
 from lrs.ops._group_commit import Committer, GroupCommitter
 from lrs.ops.context import LrsContext
 from lrs.ops.writer import RemoteCommitter
-from lrs.types import Statement
+from lrs.types import FeedEntry, Statement
 from lrs.xapi.prepare import format_instant_ms
 
 __all__ = ["Attachment", "Writer", "save_statements"]
@@ -38,7 +38,10 @@ async def save_statements(
     stored = await ctx.committer.store(request)
     if ctx.listeners:
         stored_at = format_instant_ms(stored.stored_ms)
-        new = [d.as_stored(stored_at) for d in stored.new]
+        entries = [
+            FeedEntry(seq, d.as_stored(stored_at), voided)
+            for d, (seq, voided) in zip(stored.new, stored.places, strict=True)
+        ]
         for listener in ctx.listeners:
-            await listener.statements_stored(new, stored.voided_ids)
+            await listener.statements_stored(entries, stored.voided_ids)
     return [d.id for d in request.drafts]

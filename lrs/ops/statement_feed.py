@@ -6,19 +6,12 @@ this feed, so a crash between commit and notification loses nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import orjson
 
 from lrs.ops.context import LrsContext
-from lrs.types import Statement
+from lrs.types import FeedEntry
 
-
-@dataclass(frozen=True)
-class FeedEntry:
-    seq: int
-    statement: Statement
-    voided: bool
+__all__ = ["FeedEntry", "read_statement_feed"]
 
 
 async def read_statement_feed(

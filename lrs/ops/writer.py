@@ -100,7 +100,14 @@ class WriterServer:
                 reply = ("refused", request_id, outcome)
             else:
                 new_ids = [d.id for d in outcome.new]
-                reply = ("stored", request_id, new_ids, outcome.voided_ids, outcome.stored_ms)
+                reply = (
+                    "stored",
+                    request_id,
+                    new_ids,
+                    outcome.voided_ids,
+                    outcome.stored_ms,
+                    outcome.places,
+                )
         # A worker gone meanwhile does not hear it; what it asked for is stored all the same.
         with contextlib.suppress(ConnectionError):
             await _send(writer, reply)
@@ -262,6 +269,6 @@ def _stored(request: BatchRequest, reply: Reply) -> Stored:
         raise reply[2]
     if kind != "stored":
         raise RuntimeError(f"the writer process failed to store a batch: {reply[2]}")
-    _, _, new_ids, voided_ids, stored_ms = reply
-    wanted = set(new_ids)
-    return Stored([d for d in request.drafts if d.id in wanted], voided_ids, stored_ms)
+    _, _, new_ids, voided_ids, stored_ms, places = reply
+    by_id = {d.id: d for d in request.drafts}
+    return Stored([by_id[i] for i in new_ids], voided_ids, stored_ms, places)

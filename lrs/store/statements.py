@@ -133,10 +133,11 @@ class StatementQueries:
             found.update({activity_id: definition for activity_id, definition in rows})
         return found
 
-    async def save_statements(self, statements: list[NewStatement]) -> None:
-        """Insert statements and their index rows (the caller's transaction keeps it atomic)."""
+    async def save_statements(self, statements: list[NewStatement]) -> dict[str, int]:
+        """Insert statements and their index rows (the caller's transaction keeps it atomic);
+        return each one's `seq`."""
         if not statements:
-            return
+            return {}
         rows = [
             {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body}
             for s in statements
@@ -157,6 +158,7 @@ class StatementQueries:
         ]
         # About ten rows a statement: plain tuples straight to the driver.
         await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
+        return seq_of
 
     async def void_statements(self, ids: list[str]) -> None:
         for chunk in chunks(ids, CHUNK):

@@ -273,6 +273,36 @@ async def test_the_listener_wakes_the_background_aggregator(
         assert await _status(http) == "passed"
 
 
+async def test_a_void_ahead_of_its_target_wins_through_the_listener(
+    live_app: tuple[Starlette, CoursesPlugin],
+) -> None:
+    # The aggregator takes what this process stored from its listener, not from the feed:
+    # the target, stored voided because its voiding statement came first, must not count.
+    from lrs.ops.credentials import add_credential
+
+    application, plugin = live_app
+    made = await add_credential(application.state.lrs, "moodle", ["all"])
+    await ops.add_user(plugin.context, "ana", "auditor", "a long password")
+    statements = _all_modules()
+    xapi = {"auth": (made.key, made.secret), "headers": {"X-Experience-API-Version": "1.0.3"}}
+    async with asgi_client(application) as http:
+        voided = await http.post("/xapi/statements", json=_void(statements[-1]["id"]), **xapi)
+        assert voided.status_code == 200
+        await asyncio.sleep(0.3)  # the aggregator applies the void on its own
+        assert (await http.post("/xapi/statements", json=statements, **xapi)).status_code == 200
+        token = (
+            await http.post(
+                "/api/v1/auth/token", json={"username": "ana", "password": "a long password"}
+            )
+        ).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        for _ in range(100):
+            if await _status(http) is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert await _status(http) == "in_progress"
+
+
 async def test_a_separate_follower_keeps_progress_when_servers_do_not(
     settings: Settings, courses_settings: CoursesSettings
 ) -> None:

@@ -12,6 +12,7 @@ from lrs.errors import BadRequest, Conflict
 from lrs.ops.context import LrsContext
 from lrs.ops.get_statements import Reader, find_statements
 from lrs.ops.save_statements import Writer, save_statements
+from lrs.types import FeedEntry
 from lrs.xapi.prepare import Authority, authority_agent
 from lrs.xapi.query import parse_query
 from tests.conftest import statement
@@ -99,10 +100,8 @@ async def test_listeners_hear_each_batch_once(lrs: LrsContext, batches: int) -> 
     heard: list[list[str]] = []
 
     class Listener:
-        async def statements_stored(
-            self, statements: list[dict[str, object]], voided: list[str]
-        ) -> None:
-            heard.append([str(s["id"]) for s in statements])
+        async def statements_stored(self, entries: list[FeedEntry], voided: list[str]) -> None:
+            heard.append([str(e.statement["id"]) for e in entries])
 
     lrs.listeners.append(Listener())
     sent = [[statement(id=str(uuid.uuid4())) for _ in range(3)] for _ in range(batches)]

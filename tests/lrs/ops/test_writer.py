@@ -27,7 +27,7 @@ from lrs.ops.get_statements import Reader, find_statements
 from lrs.ops.save_statements import save_statements
 from lrs.ops.writer import serve_writer
 from lrs.store.sql import SqlStore
-from lrs.types import Statement
+from lrs.types import FeedEntry, Statement
 from lrs.xapi.query import parse_query
 from tests.conftest import statement
 from tests.lrs.lrs_process import prepare_database, start_lrs
@@ -61,8 +61,8 @@ class Heard:
         self.statements: list[Statement] = []
         self.voided: list[str] = []
 
-    async def statements_stored(self, statements: list[Statement], voided_ids: list[str]) -> None:
-        self.statements += statements
+    async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None:
+        self.statements += [e.statement for e in entries]
         self.voided += voided_ids
 
 
