@@ -29,7 +29,12 @@ def definitions_in(statements: list[Statement]) -> dict[str, dict[str, Any]]:
             definition = activity.get("definition")
             if isinstance(definition, dict) and definition:
                 activity_id = activity["id"]
-                found[activity_id] = merge_definition(found.get(activity_id, {}), definition)
+                current = found.get(activity_id)
+                # Most batches repeat their course's definitions statement after statement.
+                if current is None or current == definition:
+                    found[activity_id] = definition
+                else:
+                    found[activity_id] = merge_definition(current, definition)
     return found
 
 
