@@ -10,7 +10,7 @@ import orjson
 from lrs.errors import BadRequest
 from lrs.types import Statement
 from lrs.xapi import activities, index, jsonio
-from lrs.xapi.prepare import Authority, prepare_statement, stored_properties
+from lrs.xapi.prepare import Authority, prepare_statement, stored_properties, without_version
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,13 @@ class Draft:
     __slots__ = (
         "_prepared",
         "_sent",
-        "_sent_json",
         "body_head",
         "client_id",
         "id",
         "keys",
         "ref_target",
         "timestamped",
+        "versioned",
         "voiding",
     )
 
@@ -65,15 +65,21 @@ class Draft:
         self.ref_target = target.lower() if target is not None else None
         self.voiding = index.is_voiding(prepared)
         self.timestamped = "timestamp" in sent
+        self.versioned = "version" in sent
         self._sent: Statement | None = sent
-        self._sent_json: bytes | None = None
         self._prepared: Statement | None = prepared
 
     @property
     def sent(self) -> Statement:
-        """As the client sent it: what a resend is compared with."""
+        """As the client sent it, for comparing a resend (lrs.xapi.compare.equivalent).
+
+        A draft that crossed to the writer process rebuilds it from the prepared statement:
+        the id (lower-cased), authority and normalised context activities compare alike,
+        and a `version` the LRS added is dropped again, as the client did not send it.
+        """
         if self._sent is None:
-            self._sent = orjson.loads(self._sent_json or self.body_head + b"}")
+            prepared = self.prepared
+            self._sent = prepared if self.versioned else without_version(prepared)
         return self._sent
 
     @property
@@ -93,10 +99,8 @@ class Draft:
         return {**self.prepared, **stored_properties(self.timestamped, stored)}
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Only a statement whose id the client chose can be a resend, compared as sent.
-        sent_json = orjson.dumps(self.sent) if self.client_id else None
         facts = (self.id, self.client_id, tuple(self.keys), self.body_head, self.ref_target)
-        return _arrived_draft, (*facts, self.voiding, self.timestamped, sent_json)
+        return _arrived_draft, (*facts, self.voiding, self.timestamped, self.versioned)
 
 
 def _arrived_draft(
@@ -107,14 +111,14 @@ def _arrived_draft(
     ref_target: str | None,
     voiding: bool,
     timestamped: bool,
-    sent_json: bytes | None,
+    versioned: bool,
 ) -> Draft:
-    """A draft as unpickled: its statements are decoded from JSON when first asked for."""
+    """A draft as unpickled: its statement is decoded from JSON when first asked for."""
     draft = Draft.__new__(Draft)
     draft.id, draft.client_id, draft.keys = statement_id, client_id, set(keys)
     draft.body_head, draft.ref_target = body_head, ref_target
-    draft.voiding, draft.timestamped = voiding, timestamped
-    draft._sent, draft._sent_json, draft._prepared = None, sent_json, None
+    draft.voiding, draft.timestamped, draft.versioned = voiding, timestamped, versioned
+    draft._sent, draft._prepared = None, None
     return draft
 
 

@@ -99,6 +99,11 @@ def prepare_statement(
     return prepared
 
 
+def without_version(statement: Statement) -> Statement:
+    """The statement without `version`: how it was sent when the LRS gave it one."""
+    return {key: value for key, value in statement.items() if key != "version"}
+
+
 def stored_properties(timestamped: bool, stored: str) -> dict[str, str]:
     """`stored`, and `timestamp` when the client gave none (Data 2.4.7, 2.4.8)."""
     if timestamped:
