@@ -234,6 +234,16 @@ class Aggregator:
             del self._offered[seq]
         return taken
 
+    async def _next_entries(self, after: int) -> list[FeedEntry]:
+        """Up to a chunk of statements after the checkpoint: those this process was offered,
+        then the feed's. A short chunk must mean the feed has no more for now: catch_up
+        waits for the next wake-up after one."""
+        entries = self._take_offered(after)
+        if len(entries) < CHUNK:
+            start = entries[-1].seq if entries else after
+            entries += await read_statement_feed(self.ctx, start, CHUNK - len(entries))
+        return entries
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="courses-aggregator")
 
@@ -304,7 +314,7 @@ class Aggregator:
         if catalog is None:
             self._offered.clear()
             return 0, False  # no catalogue yet: loading one recomputes from the first statement
-        entries = self._take_offered(after) or await read_statement_feed(self.ctx, after, CHUNK)
+        entries = await self._next_entries(after)
         if not entries:
             return 0, False
         usable, after_hole = contiguous(entries, after)

@@ -21,7 +21,7 @@ from courses.plugin import CoursesPlugin
 from courses.store import course_queries
 from lrs.app import create_app
 from lrs.config import Settings
-from lrs.ops.statement_feed import FeedEntry
+from lrs.ops.statement_feed import FeedEntry, read_statement_feed
 from tests.conftest import asgi_client
 from tests.courses._clients import ClientFor
 from tests.courses._scenario import post_statements
@@ -195,6 +195,19 @@ async def test_two_aggregators_on_one_database_apply_each_statement_once(
     first, second = Aggregator(cc.lrs, cc.settings), Aggregator(cc.lrs, cc.settings)
     applied = await asyncio.gather(first.catch_up(), second.catch_up())
     assert sum(applied) == 4
+    assert await _status(admin) == "passed"
+
+
+async def test_what_the_listener_missed_is_read_from_the_feed_in_the_same_catch_up(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, cc: ops.CoursesContext
+) -> None:
+    # The listener's entries may stop short (another process stored the rest, or the buffer
+    # was full): the aggregator must go on from the feed at once, not at the next wake-up.
+    await post_statements(xapi, _all_modules())
+    aggregator = Aggregator(cc.lrs, cc.settings, cc.cache)
+    (first, *_) = await read_statement_feed(cc.lrs, 0, 10)
+    aggregator.offer([first])
+    assert await aggregator.catch_up(until_idle=False) == 4
     assert await _status(admin) == "passed"
 
 
