@@ -100,6 +100,9 @@ class Catalog:
     version: str
     targets: dict[str, list[Target]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    _dependents: dict[frozenset[str], frozenset[str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.targets = _targets(self.courses.values(), self.site_countries)
@@ -109,11 +112,16 @@ class Catalog:
 
     def dependents(self, codes: Iterable[str]) -> set[str]:
         """These courses and every course whose certificate needs one of them, transitively."""
-        found = set(codes)
-        for code in self.order:
-            if set(self.courses[code].certification.prerequisites) & found:
-                found.add(code)
-        return found
+        wanted = frozenset(codes)
+        known = self._dependents.get(wanted)
+        if known is None:
+            found = set(wanted)
+            for code in self.order:
+                if set(self.courses[code].certification.prerequisites) & found:
+                    found.add(code)
+            # The aggregator asks twice a learner and statement; the catalogue never changes.
+            known = self._dependents[wanted] = frozenset(found)
+        return set(known)
 
 
 EMPTY_CATALOG_VERSION = "empty"

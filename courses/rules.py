@@ -61,9 +61,15 @@ class Progress(NamedTuple):
     missing_prerequisites: tuple[str, ...]
     country: str | None
     cohort: str | None
-    evidence: tuple[str, ...]
+    summary: CourseSummary
     started_mask: int
     done_mask: int
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The statements that decided something (worked out when asked: the aggregator,
+        which decides a learner at every statement, never needs them)."""
+        return evidence(self.summary)
 
 
 def _days_reached(days: dict[str, int], needed: int) -> int | None:
@@ -211,7 +217,7 @@ def decide(
         missing_prerequisites=missing,
         country=summary.country[2] if summary.country else None,
         cohort=summary.cohort[2] if summary.cohort else None,
-        evidence=evidence(summary),
+        summary=summary,
         started_mask=started,
         done_mask=done,
     )
