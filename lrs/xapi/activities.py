@@ -28,13 +28,7 @@ def definitions_in(statements: list[Statement]) -> dict[str, dict[str, Any]]:
         for activity in statement_activities(statement):
             definition = activity.get("definition")
             if isinstance(definition, dict) and definition:
-                activity_id = activity["id"]
-                current = found.get(activity_id)
-                # Most batches repeat their course's definitions statement after statement.
-                if current is None or current == definition:
-                    found[activity_id] = definition
-                else:
-                    found[activity_id] = merge_definition(current, definition)
+                _merge_into(found, activity["id"], definition)
     return found
 
 
@@ -47,8 +41,20 @@ def merged_definitions(
     found: dict[str, dict[str, Any]] = {}
     for given in definitions:
         for activity_id, definition in given.items():
-            found[activity_id] = merge_definition(found.get(activity_id, {}), definition)
+            _merge_into(found, activity_id, definition)
     return found
+
+
+def _merge_into(
+    found: dict[str, dict[str, Any]], activity_id: str, definition: dict[str, Any]
+) -> None:
+    """Merge a later definition of the activity into `found` (kept as is when it repeats one:
+    most batches give their course's definitions statement after statement)."""
+    current = found.get(activity_id)
+    if current is None or current == definition:
+        found[activity_id] = definition
+    else:
+        found[activity_id] = merge_definition(current, definition)
 
 
 def updated_definitions(
