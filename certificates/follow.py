@@ -23,7 +23,7 @@ from courses.aggregate import CHECKPOINT as COURSES_CHECKPOINT
 from courses.catalog import Catalog
 from courses.facts import identity_of
 from courses.rules import evidence
-from lrs.xapi.index import is_voiding, statement_ref_target
+from lrs.xapi.index import is_voiding, ref_target_key
 
 CATALOG_SEEN = "catalog_seen"
 CHUNK = 1000
@@ -172,9 +172,9 @@ async def _learners_of_chunk(
         if statement.get("verb", {}).get("id") in statements.OWN_VERBS:
             continue
         if is_voiding(statement):
-            target = statement_ref_target(statement)
+            target = ref_target_key(statement)
             if target is not None:
-                voided.add(target.lower())
+                voided.add(target)
             continue
         identity = identity_of(statement)
         if identity is not None:

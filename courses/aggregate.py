@@ -26,7 +26,7 @@ from courses.store import CourseQueries, course_queries
 from lrs.ops.context import LrsContext
 from lrs.ops.statement_feed import FeedEntry, read_statement_feed
 from lrs.types import Statement
-from lrs.xapi.index import is_voiding, statement_ref_target
+from lrs.xapi.index import is_voiding, ref_target_key
 
 log = logging.getLogger("lrs.courses")
 
@@ -77,9 +77,9 @@ async def read_batch(entries: list[FeedEntry], catalog: Catalog) -> Batch:
             await asyncio.sleep(0)
         statement: Statement = entry.statement
         if is_voiding(statement):
-            target = statement_ref_target(statement)
+            target = ref_target_key(statement)
             if target is not None:
-                batch.voided.append(target.lower())
+                batch.voided.append(target)
             continue
         identity, facts = read_statement(entry.seq, statement, catalog)
         if identity is None:

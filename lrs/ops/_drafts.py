@@ -61,8 +61,7 @@ class Draft:
         self.client_id = "id" in sent  # only ids clients chose can be stored already
         self.keys = keys  # its own filter keys, before any StatementRef inheritance
         self.body_head = body_head  # the prepared statement as JSON, its closing brace cut off
-        target = index.statement_ref_target(prepared)
-        self.ref_target = target.lower() if target is not None else None
+        self.ref_target = index.ref_target_key(prepared)
         self.voiding = index.is_voiding(prepared)
         self.timestamped = "timestamp" in sent
         self.versioned = "version" in sent

@@ -48,11 +48,6 @@ class Stored:
 Outcome = Stored | XapiError
 
 
-def _ref_target(statement: Statement) -> str | None:
-    target = index.statement_ref_target(statement)
-    return target.lower() if target is not None else None
-
-
 @dataclass(frozen=True)
 class _RefFacts:
     """What StatementRefs need of a statement they may reach: its own filter keys, its own
@@ -66,7 +61,9 @@ class _RefFacts:
     def of_stored(cls, statement: Statement) -> _RefFacts:
         # A stored target's own keys; its authority key is never inherited.
         return cls(
-            index.index_keys(statement, ""), _ref_target(statement), index.is_voiding(statement)
+            index.index_keys(statement, ""),
+            index.ref_target_key(statement),
+            index.is_voiding(statement),
         )
 
     @classmethod

@@ -99,6 +99,12 @@ def statement_ref_target(statement: Statement) -> str | None:
     return None
 
 
+def ref_target_key(statement: Statement) -> str | None:
+    """The StatementRef target's id as statements are stored and found by: lower-cased."""
+    target = statement_ref_target(statement)
+    return target.lower() if target is not None else None
+
+
 def is_voiding(statement: Statement) -> bool:
     verb = statement.get("verb")
     return isinstance(verb, dict) and verb.get("id") == VOIDED_VERB
@@ -182,9 +188,9 @@ def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
     context = statement.get("context")
     if isinstance(context, dict) and isinstance(context.get("registration"), str):
         keys.add((REGISTRATION, context["registration"].lower()))
-    target = statement_ref_target(statement)
+    target = ref_target_key(statement)
     if target is not None and is_voiding(statement):
-        keys.add((VOIDS, target.lower()))
+        keys.add((VOIDS, target))
     return keys
 
 
