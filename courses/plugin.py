@@ -22,11 +22,14 @@ class _Wake:
     """The listener: a committed batch wakes the aggregator and is offered to it, so that it
     need not read back what this process stored (it reads the feed for everything else)."""
 
-    def __init__(self, aggregator: Aggregator) -> None:
+    def __init__(self, aggregator: Aggregator, offer: bool) -> None:
         self.aggregator = aggregator
+        # Only where this process aggregates: entries no catch-up takes would sit in memory.
+        self.offer = offer
 
     async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None:
-        self.aggregator.offer(entries)
+        if self.offer:
+            self.aggregator.offer(entries)
         self.aggregator.wake(len(entries))
 
 
@@ -55,7 +58,7 @@ class CoursesPlugin:
 
     def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
         self.aggregator = Aggregator(ctx, self.settings, self.cache)
-        return [_Wake(self.aggregator)]
+        return [_Wake(self.aggregator, offer=self.settings.aggregate_in_server)]
 
     def commands(self) -> dict[str, typer.Typer]:
         return cli.commands()

@@ -318,36 +318,24 @@ async def test_a_separate_follower_keeps_progress_when_servers_do_not(
 ) -> None:
     from dataclasses import replace
 
-    from lrs.ops.credentials import add_credential
-
     quiet = replace(courses_settings, aggregate_in_server=False)
     plugin = CoursesPlugin(quiet)
     application = create_app(settings, plugins=[plugin])
     async with application.router.lifespan_context(application):
         cc = plugin.context
         await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
-        made = await add_credential(application.state.lrs, "moodle", ["all"])
-        await ops.add_user(cc, "ana", "auditor", "a long password")
+        moodle = await _moodle(application)
         async with asgi_client(application) as http:
-            response = await http.post(
-                "/xapi/statements",
-                json=_all_modules(),
-                auth=(made.key, made.secret),
-                headers={"X-Experience-API-Version": "1.0.3"},
-            )
+            response = await http.post("/xapi/statements", json=_all_modules(), **moodle)
             assert response.status_code == 200
-            login = {"username": "ana", "password": "a long password"}
-            token = (await http.post("/api/v1/auth/token", json=login)).json()["access_token"]
-            http.headers["Authorization"] = f"Bearer {token}"
+            await _as_auditor(http, plugin)
             await asyncio.sleep(0.1)
             assert await _status(http) is None  # no server process aggregates
+            # ... nor keeps what it stored for an aggregator that never runs here.
+            assert plugin.aggregator is not None and not plugin.aggregator._offered
             follower = asyncio.create_task(Aggregator(cc.lrs, quiet).follow())
             try:
-                for _ in range(100):
-                    if await _status(http) == "passed":
-                        break
-                    await asyncio.sleep(0.05)
-                assert await _status(http) == "passed"
+                assert await _status_once(http, lambda status: status == "passed") == "passed"
             finally:
                 follower.cancel()
                 with suppress(asyncio.CancelledError):
