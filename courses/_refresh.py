@@ -26,10 +26,10 @@ from courses.summary import CourseSummary
 YIELD_EVERY_LEARNERS = 100
 
 
-def progress_row(learner_id: str, progress: Progress, summary: CourseSummary) -> StoredProgress:
+def progress_row(learner_id: str, progress: Progress) -> StoredProgress:
     certificate = progress.certificate
     detail = {
-        "summary": summaries.to_json(summary),
+        "summary": summaries.to_json(progress.summary),
         "missing": list(progress.missing_prerequisites),
     }
     return StoredProgress(
@@ -78,7 +78,7 @@ def decide_learner(
         needed = {pre: held.get(pre) for pre in course.certification.prerequisites}
         progress = decide(course, course_summaries[code], needed)
         held[code] = progress.certificate
-        rows.append(progress_row(learner_id, progress, course_summaries[code]))
+        rows.append(progress_row(learner_id, progress))
     return rows
 
 

@@ -37,7 +37,7 @@ CATALOG_VERSION = "catalog_version"
 CATALOG_SITES = "catalog_sites"
 CHUNK = 5000
 # Most statements offered by this process's listener that are kept until applied: the next
-# chunk's worth arrives while one is applied (about 20 MB of statements at most).
+# chunk's worth arrives while one is applied.
 OFFERED_LIMIT = 2 * CHUNK
 POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
 GAP_RETRY_SECONDS = 0.05
@@ -206,7 +206,7 @@ class Aggregator:
         self._hole_seen: dict[int, float] = {}  # first missing seq -> when first seen
         # Statements this process stored, by seq, as its listener was told of them: a chunk
         # that starts at the checkpoint is taken from here rather than read back and parsed
-        # again (a third of the aggregator's work). Anything missing is read from the feed.
+        # again (about a sixth of the aggregator's work). Anything missing is read from the feed.
         self._offered: dict[int, FeedEntry] = {}
 
     # --- the background loop ---------------------------------------------------------------
@@ -219,7 +219,7 @@ class Aggregator:
             self._full.set()
 
     def offer(self, entries: list[FeedEntry]) -> None:
-        """Statements just stored by this process; kept up to a chunk's worth (memory)."""
+        """Statements just stored by this process; kept up to OFFERED_LIMIT (memory)."""
         if len(self._offered) + len(entries) <= OFFERED_LIMIT:
             self._offered.update((e.seq, e) for e in entries)
 
