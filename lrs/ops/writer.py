@@ -25,6 +25,7 @@ import signal
 import socket
 import struct
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,14 @@ _LENGTH = struct.Struct("!I")
 ORPHAN_CHECK_SECONDS = 0.5
 # How long `lrs serve` waits for the writer to listen.
 START_SECONDS = 60.0
+# A writer that dies this soon after starting waits before the next start, twice as long each
+# time up to the maximum: a writer that cannot start (database gone) is not spawned in a loop.
+CRASH_LOOP_SECONDS = 10.0
+RESTART_DELAY_MAX_SECONDS = 30.0
+# How long a worker waits for the writer to listen again (a restart takes a second or two)
+# before it answers 503.
+RECONNECT_SECONDS = 10.0
+SEND_ATTEMPTS = 3
 
 Reply = tuple[Any, ...]
 
@@ -160,23 +169,86 @@ def _writer_main(settings: Settings, path: str, parent: int) -> None:
     run_event_loop(_run_writer(settings, path, parent))
 
 
-@contextmanager
-def writer_process(settings: Settings) -> Iterator[str]:
-    """Run the writer process while the block runs; yields the socket's path for the workers."""
-    directory = tempfile.mkdtemp(prefix="lrs-writer-")
-    path = os.path.join(directory, "writer.sock")
-    process = multiprocessing.get_context("spawn").Process(
-        target=_writer_main, args=(settings, path, os.getpid()), name="lrs-writer", daemon=True
-    )
-    process.start()
-    try:
-        _wait_until_listening(path, process)
-        yield path
-    finally:
+class _SupervisedWriter:
+    """The writer process, started again whenever it exits while the server runs.
+
+    A writer can die under the server (the OOM killer, a crash). Workers reconnect by
+    themselves (RemoteCommitter): a batch it was storing gets a 503 (it may or may not be
+    stored, and the client sends it again), the next ones are stored by its successor.
+    """
+
+    def __init__(self, settings: Settings, path: str) -> None:
+        self.settings = settings
+        self.path = path
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # held while a writer is started, so stop() sees it
+        self.process = self._spawn()
+        _wait_until_listening(path, self.process)
+        self._watcher = threading.Thread(target=self._watch, name="lrs-writer-watch", daemon=True)
+        self._watcher.start()
+
+    def _spawn(self) -> multiprocessing.process.BaseProcess:
+        process = multiprocessing.get_context("spawn").Process(
+            target=_writer_main,
+            args=(self.settings, self.path, os.getpid()),
+            name="lrs-writer",
+            daemon=True,
+        )
+        process.start()
+        return process
+
+    def _watch(self) -> None:
+        delay = 0.0
+        started = time.monotonic()
+        while not self._stopping.is_set():
+            self.process.join(ORPHAN_CHECK_SECONDS)
+            if self.process.is_alive() or self._stopping.is_set():
+                continue
+            log.error(
+                "the writer process exited (code %s); starting another", self.process.exitcode
+            )
+            lived = time.monotonic() - started
+            delay = (
+                min(max(1.0, 2 * delay), RESTART_DELAY_MAX_SECONDS)
+                if lived < CRASH_LOOP_SECONDS
+                else 0.0
+            )
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                self.process = self._spawn()
+                started = time.monotonic()
+            try:
+                _wait_until_listening(self.path, self.process)
+            except RuntimeError:
+                log.exception("the new writer process did not start")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            process = self.process
         process.terminate()
         process.join(60)
         if process.is_alive():
             process.kill()
+        self._watcher.join(START_SECONDS)
+
+
+@contextmanager
+def writer_process(settings: Settings) -> Iterator[str]:
+    """Run the writer process (restarted if it dies) while the block runs; yields the socket's
+    path for the workers."""
+    directory = tempfile.mkdtemp(prefix="lrs-writer-")
+    path = os.path.join(directory, "writer.sock")
+    writer = _SupervisedWriter(settings, path)
+    try:
+        yield path
+    finally:
+        writer.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -197,64 +269,92 @@ def _wait_until_listening(path: str, process: multiprocessing.process.BaseProces
 # --- the workers' side --------------------------------------------------------------------
 
 
-class RemoteCommitter:
-    """A worker's Committer: hands each batch to the writer process and waits for its answer."""
+class _ConnectionLost(Exception):
+    """The writer hung up before answering a batch."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._ids = itertools.count()
-        self._pending: dict[int, asyncio.Future[Reply]] = {}
-        self._stream: asyncio.StreamWriter | None = None
-        self._replies: asyncio.Task[None] | None = None
-        self._connecting = asyncio.Lock()
 
-    async def store(self, request: BatchRequest) -> Stored:
-        stream = await self._connected()
-        request_id = next(self._ids)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        try:
-            await _send(stream, (request_id, request))
-        except ConnectionError as error:
-            self._pending.pop(request_id, None)
-            raise _writer_gone() from error
-        # A client that disconnects cancels its request, not the write it handed over.
-        return _stored(request, await asyncio.shield(future))
+class _Connection:
+    """One connection to the writer and the batches sent on it that await their answer."""
 
-    async def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-        if self._replies is not None:
-            await self._replies
-
-    async def _connected(self) -> asyncio.StreamWriter:
-        async with self._connecting:
-            if self._stream is None or self._stream.is_closing():
-                try:
-                    reader, self._stream = await asyncio.open_unix_connection(self.path)
-                except OSError as error:
-                    raise _writer_gone() from error
-                self._replies = asyncio.create_task(self._read_replies(reader))
-            return self._stream
+    def __init__(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
+        self.stream = stream
+        self.pending: dict[int, asyncio.Future[Reply]] = {}
+        self.replies = asyncio.create_task(self._read_replies(reader))
 
     async def _read_replies(self, reader: asyncio.StreamReader) -> None:
         try:
             while True:
                 reply = await _receive(reader)
-                future = self._pending.pop(reply[1], None)
+                future = self.pending.pop(reply[1], None)
                 if future is not None and not future.done():
                     future.set_result(reply)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             # The writer stopped: whatever it was storing may or may not be stored.
-            if self._stream is not None:
-                self._stream.close()
-            self._stream = None
-            pending, self._pending = self._pending, {}
+            self.stream.close()
+            pending, self.pending = self.pending, {}
             for future in pending.values():
                 if not future.done():
-                    future.set_exception(_writer_gone())
+                    future.set_exception(_ConnectionLost())
+
+
+class RemoteCommitter:
+    """A worker's Committer: hands each batch to the writer process and waits for its answer."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._ids = itertools.count()
+        self._connection: _Connection | None = None
+        self._connecting = asyncio.Lock()
+
+    async def store(self, request: BatchRequest) -> Stored:
+        # A writer that dies (killed, crashed) is replaced by `lrs serve`: a batch it had not
+        # answered goes to its successor. Resending is safe whether or not it was stored: its
+        # ids were given here, and storing the same statements again stores nothing and is no
+        # conflict. A batch that fails SEND_ATTEMPTS times (it might be what kills the writer)
+        # answers 503.
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            connection = await self._connected()
+            request_id = next(self._ids)
+            future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            connection.pending[request_id] = future
+            try:
+                await _send(connection.stream, (request_id, request))
+                # A client that disconnects cancels its request, not the write it handed over.
+                reply = await asyncio.shield(future)
+            except (ConnectionError, _ConnectionLost) as error:
+                connection.pending.pop(request_id, None)
+                connection.stream.close()
+                if attempt == SEND_ATTEMPTS:
+                    raise _writer_gone() from error
+                # A dying writer's socket may still take a connection: let it go first.
+                await asyncio.sleep(0.2 * attempt)
+                continue
+            return _stored(request, reply)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.stream.close()
+            await self._connection.replies
+
+    async def _connected(self) -> _Connection:
+        async with self._connecting:
+            if self._connection is None or self._connection.stream.is_closing():
+                self._connection = _Connection(*await self._connect())
+            return self._connection
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect, waiting up to RECONNECT_SECONDS for a writer being restarted."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                return await asyncio.open_unix_connection(self.path)
+            except OSError as error:
+                if time.monotonic() >= deadline:
+                    raise _writer_gone() from error
+            await asyncio.sleep(0.1)
 
 
 def _writer_gone() -> ServiceUnavailable:

@@ -1,12 +1,13 @@
 """The writer process's protocol: workers hand batches over a Unix socket and hear the outcome.
 
 The writer runs in the test's event loop (a real socket, a real store), except in the last
-test, which checks the process `lrs serve` starts.
+tests, which check the process `lrs serve` starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -17,10 +18,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
 from lrs.errors import BadRequest, Conflict, ServiceUnavailable
+from lrs.ops import writer as writer_module
 from lrs.ops.activities import get_activity
 from lrs.ops.context import LrsContext
 from lrs.ops.get_statements import Reader, find_statements
@@ -30,7 +33,7 @@ from lrs.store.sql import SqlStore
 from lrs.types import FeedEntry, Statement
 from lrs.xapi.query import parse_query
 from tests.conftest import statement
-from tests.lrs.lrs_process import prepare_database, start_lrs
+from tests.lrs.lrs_process import HEADERS, prepare_database, start_lrs
 from tests.lrs.ops.test_save_statements import VOIDED, stored_ids, writer
 
 
@@ -154,8 +157,9 @@ async def test_what_resends_refs_and_definitions_need_crosses_to_the_writer(
 
 
 async def test_a_worker_whose_writer_stopped_answers_503(
-    workers: list[LrsContext], running_writer: asyncio.Event
+    workers: list[LrsContext], running_writer: asyncio.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(writer_module, "RECONNECT_SECONDS", 0.3)  # no writer comes back here
     await save_statements(workers[0], [statement()], writer(), "1.0.3")
     running_writer.set()
     await asyncio.sleep(0.1)
@@ -165,7 +169,12 @@ async def test_a_worker_whose_writer_stopped_answers_503(
 
 
 def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    """Children of every thread of `pid` (`lrs serve` restarts its writer from a thread)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
 
 
 def _alive(pid: int) -> bool:
@@ -176,14 +185,44 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _writers(server_pid: int) -> list[int]:
+    return [
+        p for p in _children(server_pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()
+    ]
+
+
+async def test_a_killed_writer_is_replaced_and_posts_go_on(tmp_path: Path) -> None:
+    """The OOM killer takes the writer process alone: `lrs serve` starts another, and its
+    workers store through it, without a restart of the server."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/lrs.sqlite3"
+    credential = await prepare_database(database_url)
+    server = start_lrs(database_url, tmp_path / "serve.log")
+    try:
+        async with httpx.AsyncClient(
+            base_url=server.url, auth=credential.auth, headers=HEADERS, timeout=30
+        ) as http:
+            before = await http.post("/statements", json=statement())
+            assert before.status_code == 200
+            (killed,) = _writers(server.process.pid)
+            os.kill(killed, signal.SIGKILL)
+            # The worker sends it to the new writer rather than answering 503.
+            after = await http.post("/statements", json=statement())
+            assert after.status_code == 200, after.text
+            assert _writers(server.process.pid) not in ([], [killed])
+            for (statement_id,) in (before.json(), after.json()):
+                found = await http.get("/statements", params={"statementId": statement_id})
+                assert found.status_code == 200 and found.json()["id"] == statement_id
+    finally:
+        server.stop()
+
+
 async def test_a_killed_server_leaves_no_writer_behind(tmp_path: Path) -> None:
     """SIGKILL to `lrs serve` alone (its group spared): the orphaned writer exits by itself."""
     database_url = f"sqlite+aiosqlite:///{tmp_path}/lrs.sqlite3"
     await prepare_database(database_url)
     server = start_lrs(database_url, tmp_path / "serve.log")
     try:
-        spawned = _children(server.process.pid)
-        writers = [p for p in spawned if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+        writers = _writers(server.process.pid)
         assert writers, "lrs serve runs a writer process"
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=10)
