@@ -143,7 +143,7 @@ async def ingest_in_process(url: str, batches: list[bytes], aggregate: bool) -> 
     cc = await open_lrs(url, with_catalog=aggregate)
     aggregator = Aggregator(cc.lrs, cc.settings, cc.cache)
     if aggregate:
-        cc.lrs.listeners.append(_Wake(aggregator))
+        cc.lrs.listeners.append(_Wake(aggregator, offer=True))
         aggregator.start()
     wall, cpu = time.perf_counter(), time.process_time()
     for body in batches:
@@ -237,19 +237,51 @@ async def query_latency(url: str, rounds: int) -> dict[str, float]:
 # --- over HTTP ---------------------------------------------------------------------------
 
 
-async def ingest_over_http(url: str, batches: list[bytes], aggregate: bool, clients: int) -> Timing:
-    cc = await open_lrs(url, with_catalog=aggregate)
+def _slices(batches: list[bytes], count: int) -> list[list[bytes]]:
+    size = -(-len(batches) // max(1, count))
+    return [batches[n : n + size] for n in range(0, len(batches), size)]
+
+
+async def ingest_over_http(
+    plain_url: str, aggregated_url: str, batches: list[bytes], clients: int, slices: int
+) -> tuple[Timing, Timing]:
+    """(without, with aggregation): two servers, each on its own database, take the batches a
+    slice at a time in turn (ABBA order), the aggregated one counted until it has caught up.
+
+    This VM's speed drifts by up to a third over minutes (bench/RESULTS.md): one run after the
+    other measured the drift as much as the aggregation. Taking turns, both see the same VM.
+    """
+    plain_cc = await open_lrs(plain_url, with_catalog=False)
+    aggregated_cc = await open_lrs(aggregated_url, with_catalog=True)
+    # `lrs serve` (writer process included) with the courses plugin alone: another plugin
+    # would add its own work to both runs.
+    env = {"LRS_PLUGINS": "courses"}
+    spent = {False: Timing(0.0, 0.0), True: Timing(0.0, 0.0)}
     try:
-        # `lrs serve` (writer process included) with the courses plugin alone: another
-        # plugin would add its own work to both runs.
-        with running_server(url, env={"LRS_PLUGINS": "courses"}) as server:
-            wall, cpu = time.perf_counter(), server_cpu_seconds(server.process.pid)
-            await post_bodies(server.url + "/statements", server.auth, batches, clients)
-            while aggregate and not await caught_up(cc):
-                await asyncio.sleep(0.05)
-            return Timing(time.perf_counter() - wall, server_cpu_seconds(server.process.pid) - cpu)
+        with (
+            running_server(plain_url, env=env) as plain,
+            running_server(aggregated_url, env=env) as aggregated,
+        ):
+            for number, part in enumerate(_slices(batches, slices)):
+                for aggregate in (False, True) if number % 2 == 0 else (True, False):
+                    server = aggregated if aggregate else plain
+                    wall, cpu = time.perf_counter(), server_cpu_seconds(server.process.pid)
+                    await post_bodies(server.url + "/statements", server.auth, part, clients)
+                    while aggregate and not await caught_up(aggregated_cc):
+                        await asyncio.sleep(0.05)
+                    took = Timing(
+                        time.perf_counter() - wall,
+                        server_cpu_seconds(server.process.pid) - cpu,
+                    )
+                    spent[aggregate] = Timing(
+                        spent[aggregate].wall + took.wall, spent[aggregate].cpu + took.cpu
+                    )
+                    which = "aggregated" if aggregate else "plain"
+                    print(f"  slice {number + 1}, {which}: {took.wall:.1f} s", flush=True)
+        return spent[False], spent[True]
     finally:
-        await cc.lrs.store.close()
+        await plain_cc.lrs.store.close()
+        await aggregated_cc.lrs.store.close()
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -316,11 +348,10 @@ async def run(args: argparse.Namespace) -> list[str]:
     count = min(args.http_statements or args.statements, args.statements)
     sent = batches[: max(1, count // args.batch)]
     count = sum(len(orjson.loads(b)) for b in sent)
-    plain_http = await ingest_over_http(
-        await new_database(args.database), sent, False, args.clients
-    )
     url = await new_database(args.database)
-    with_http = await ingest_over_http(url, sent, True, args.clients)
+    plain_http, with_http = await ingest_over_http(
+        await new_database(args.database), url, sent, args.clients, args.slices
+    )
     http = _compare("over HTTP (lrs serve)", count, plain_http, with_http)
     rebuild_seconds, same = await rebuild(url)
     print(f"rebuild: {rebuild_seconds:.0f} s, same rows as incremental: {same}", flush=True)
@@ -353,6 +384,9 @@ def main() -> None:
         "--http-statements", type=int, default=0, help="how many go over HTTP (default: all)"
     )
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--slices", type=int, default=10, help="turns each server takes over HTTP (1: one run each)"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of progress queries")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument(
