@@ -8,7 +8,6 @@ order, so a certificate sees the prerequisite certificates it depends on.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 
 import orjson
@@ -20,10 +19,11 @@ from courses.facts import Fact, read_statement
 from courses.rules import Certificate, Progress, decide
 from courses.store import CourseQueries
 from courses.summary import CourseSummary
+from lrs.runtime import give_way
 
 # The aggregator shares its process's event loop with HTTP requests: folding a chunk's facts
-# (up to ~0.1 s) gives the loop a turn every so many learners, so requests are not held up.
-YIELD_EVERY_LEARNERS = 100
+# (up to ~0.1 s) gives way to them every so many learners (lrs.runtime.give_way).
+YIELD_EVERY_LEARNERS = 25
 
 
 def progress_row(learner_id: str, progress: Progress) -> StoredProgress:
@@ -102,7 +102,7 @@ async def fold_new_facts(
     saved: list[StoredProgress] = []
     for count, (learner_id, facts) in enumerate(facts_by_learner.items(), start=1):
         if count % YIELD_EVERY_LEARNERS == 0:
-            await asyncio.sleep(0)  # the server process's requests go on meanwhile
+            await give_way()  # the server process's requests go on meanwhile
         rows = existing.get(learner_id, {})
         new = _by_course(facts, catalog)
         # Only the changed courses and those needing their certificates are decided again.

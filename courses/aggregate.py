@@ -25,6 +25,7 @@ from courses.facts import Fact, Identity, identity_of, instant_ms, read_statemen
 from courses.store import CourseQueries, course_queries
 from lrs.ops.context import LrsContext
 from lrs.ops.statement_feed import FeedEntry, read_statement_feed
+from lrs.runtime import give_way
 from lrs.types import Statement
 from lrs.xapi.index import is_voiding, ref_target_key
 
@@ -36,13 +37,15 @@ GENERATION = "derived_generation"
 CATALOG_VERSION = "catalog_version"
 CATALOG_SITES = "catalog_sites"
 CHUNK = 5000
-# Most statements offered by this process's listener that are kept until applied: the next
-# chunk's worth arrives while one is applied.
-OFFERED_LIMIT = 2 * CHUNK
+# Most statements offered by this process's listener that are kept until applied. The
+# aggregator gives way to requests (lrs.runtime.give_way), so it falls behind under load and
+# catches up when they ease: six chunks (as compact JSON, ~1 KB each) kept it from reading
+# most of them back from the database (bench/RESULTS.md, fifth session).
+OFFERED_LIMIT = 6 * CHUNK
 POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
 GAP_RETRY_SECONDS = 0.05
-# Reading a chunk (~40 ms for 5,000) lets the process's HTTP requests in this often.
-YIELD_EVERY_ENTRIES = 500
+# Reading a chunk (~40 ms for 5,000) gives way to the process's HTTP requests this often.
+YIELD_EVERY_ENTRIES = 100
 
 
 class CatalogCache:
@@ -70,11 +73,11 @@ class Batch:
 
 
 async def read_batch(entries: list[FeedEntry], catalog: Catalog) -> Batch:
-    """What the entries say, giving the event loop a turn every YIELD_EVERY_ENTRIES."""
+    """What the entries say, giving way to requests every YIELD_EVERY_ENTRIES."""
     batch = Batch()
     for count, entry in enumerate(entries, start=1):
         if count % YIELD_EVERY_ENTRIES == 0:
-            await asyncio.sleep(0)
+            await give_way()
         statement: Statement = entry.statement
         if is_voiding(statement):
             target = ref_target_key(statement)
@@ -204,10 +207,12 @@ class Aggregator:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._hole_seen: dict[int, float] = {}  # first missing seq -> when first seen
-        # Statements this process stored, by seq, as its listener was told of them: a chunk
-        # that starts at the checkpoint is taken from here rather than read back and parsed
-        # again (about a sixth of the aggregator's work). Anything missing is read from the feed.
-        self._offered: dict[int, FeedEntry] = {}
+        # Statements this process stored, by seq, as its listener was told of them, kept as
+        # JSON: kept as dicts, 10,000 of them raised the process's peak RSS by ~80 MB, and
+        # freeing them long after cost about as much as parsing them again. A chunk that
+        # starts at the checkpoint is taken from here rather than read back from the
+        # database; anything missing is read from the feed.
+        self._offered: dict[int, tuple[bytes, bool]] = {}
 
     # --- the background loop ---------------------------------------------------------------
 
@@ -221,14 +226,14 @@ class Aggregator:
     def offer(self, entries: list[FeedEntry]) -> None:
         """Statements just stored by this process; kept up to OFFERED_LIMIT (memory)."""
         if len(self._offered) + len(entries) <= OFFERED_LIMIT:
-            self._offered.update((e.seq, e) for e in entries)
+            self._offered.update((e.seq, (orjson.dumps(e.statement), e.voided)) for e in entries)
 
     def _take_offered(self, after: int) -> list[FeedEntry]:
         """The offered statements that follow the checkpoint without a hole (maybe none)."""
         taken: list[FeedEntry] = []
-        while len(taken) < CHUNK and (entry := self._offered.pop(after + 1, None)) is not None:
-            taken.append(entry)
+        while len(taken) < CHUNK and (kept := self._offered.pop(after + 1, None)) is not None:
             after += 1
+            taken.append(FeedEntry(after, orjson.loads(kept[0]), kept[1]))
         # Applied meanwhile from the feed, here or by another process: not needed any more.
         for seq in [s for s in self._offered if s <= after]:
             del self._offered[seq]
