@@ -225,6 +225,8 @@ class Aggregator:
 
     def offer(self, entries: list[FeedEntry]) -> None:
         """Statements just stored by this process; kept up to OFFERED_LIMIT (memory)."""
+        if not self.cache.catalog.courses:
+            return  # no catalogue (yet): nothing to apply them to, and loading one recomputes
         if len(self._offered) + len(entries) <= OFFERED_LIMIT:
             self._offered.update((e.seq, (orjson.dumps(e.statement), e.voided)) for e in entries)
 

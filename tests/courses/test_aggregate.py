@@ -203,10 +203,12 @@ async def test_what_the_listener_missed_is_read_from_the_feed_in_the_same_catch_
 ) -> None:
     # The listener's entries may stop short (another process stored the rest, or the buffer
     # was full): the aggregator must go on from the feed at once, not at the next wake-up.
-    await post_statements(xapi, _all_modules())
     aggregator = Aggregator(cc.lrs, cc.settings, cc.cache)
+    assert await aggregator.catch_up() == 0  # nothing stored yet; the catalogue is read
+    await post_statements(xapi, _all_modules())
     (first, *_) = await read_statement_feed(cc.lrs, 0, 10)
     aggregator.offer([first])
+    assert aggregator._offered  # kept for the catch-up, as the server's listener would
     assert await aggregator.catch_up(until_idle=False) == 4
     assert await _status(admin) == "passed"
 
@@ -369,3 +371,17 @@ async def test_a_link_made_while_a_chunk_is_worked_out_is_not_lost(
     monkeypatch.setattr(aggregate, "stage_batch", link_meanwhile)
     assert await settle() == 4
     assert await _status(admin) == await _status(admin, mbox) == "passed"
+
+
+async def test_a_server_without_a_catalogue_keeps_nothing_it_stores(
+    settings: Settings, courses_settings: CoursesSettings
+) -> None:
+    plugin = CoursesPlugin(courses_settings)
+    application = create_app(settings, plugins=[plugin])
+    async with application.router.lifespan_context(application):
+        moodle = await _moodle(application)
+        async with asgi_client(application) as http:
+            response = await http.post("/xapi/statements", json=_all_modules(), **moodle)
+            assert response.status_code == 200
+        # Nothing to apply them to: held for the aggregator, they would only take memory.
+        assert plugin.aggregator is not None and not plugin.aggregator._offered
