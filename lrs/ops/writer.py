@@ -173,8 +173,8 @@ class _SupervisedWriter:
     """The writer process, started again whenever it exits while the server runs.
 
     A writer can die under the server (the OOM killer, a crash). Workers reconnect by
-    themselves (RemoteCommitter): a batch it was storing gets a 503 (it may or may not be
-    stored, and the client sends it again), the next ones are stored by its successor.
+    themselves (RemoteCommitter) and send its successor the batches it had not answered.
+    It is started from a thread of this process: look for it among every thread's children.
     """
 
     def __init__(self, settings: Settings, path: str) -> None:
