@@ -88,12 +88,19 @@ class Server:
 
 
 def server_pids(pid: int) -> list[int]:
-    """The server's process and its children (uvicorn workers, the writer process)."""
+    """The server's process and its children (uvicorn workers, the writer process), those of
+    every thread: a writer restarted after it died is started from a thread."""
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return []
-    return [pid, *(int(c) for c in children)]
+    children: list[int] = []
+    for task in tasks:
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return [pid, *children]
 
 
 def server_cpu_seconds(pid: int) -> float:
