@@ -11,9 +11,10 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -39,8 +40,8 @@ CATALOG_SITES = "catalog_sites"
 CHUNK = 5000
 # Most statements offered by this process's listener that are kept until applied. The
 # aggregator gives way to requests (lrs.runtime.give_way), so it falls behind under load and
-# catches up when they ease: six chunks (as compact JSON, ~1 KB each) kept it from reading
-# most of them back from the database (bench/RESULTS.md, fifth session).
+# catches up when they ease: six chunks kept it from reading most of them back from the
+# database (bench/RESULTS.md, fifth session).
 OFFERED_LIMIT = 6 * CHUNK
 POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
 GAP_RETRY_SECONDS = 0.05
@@ -72,25 +73,45 @@ class Batch:
     voided: list[str] = field(default_factory=list)
 
 
-async def read_batch(entries: list[FeedEntry], catalog: Catalog) -> Batch:
-    """What the entries say, giving way to requests every YIELD_EVERY_ENTRIES."""
-    batch = Batch()
+class Reading(NamedTuple):
+    """What one stored statement tells the aggregator, read once (courses.facts)."""
+
+    seq: int
+    stored: str | None  # how old a hole before it is (see _hole_is_final)
+    voids: str | None  # a voiding statement: the statement it voids
+    identity: Identity | None
+    facts: tuple[Fact, ...]  # none once the statement is voided
+
+
+def read_entry(entry: FeedEntry, catalog: Catalog) -> Reading:
+    """What the entry says; its actor even when voided (the identity is not the claim)."""
+    statement: Statement = entry.statement
+    stored = statement.get("stored")
+    if is_voiding(statement):
+        return Reading(entry.seq, stored, ref_target_key(statement), None, ())
+    identity, facts = read_statement(entry.seq, statement, catalog)
+    return Reading(entry.seq, stored, None, identity, () if entry.voided else tuple(facts))
+
+
+async def read_entries(entries: list[FeedEntry], catalog: Catalog) -> list[Reading]:
+    """read_entry for each, giving way to requests every YIELD_EVERY_ENTRIES."""
+    readings: list[Reading] = []
     for count, entry in enumerate(entries, start=1):
         if count % YIELD_EVERY_ENTRIES == 0:
             await give_way()
-        statement: Statement = entry.statement
-        if is_voiding(statement):
-            target = ref_target_key(statement)
-            if target is not None:
-                batch.voided.append(target)
-            continue
-        identity, facts = read_statement(entry.seq, statement, catalog)
-        if identity is None:
-            continue
-        # Even a voided statement shows who its actor is (the identity is not the claim).
-        batch.identities.append(identity)
-        if not entry.voided:
-            batch.facts += facts
+        readings.append(read_entry(entry, catalog))
+    return readings
+
+
+def read_batch(readings: list[Reading]) -> Batch:
+    """The chunk's identities, facts and voided statements, in feed order."""
+    batch = Batch()
+    for reading in readings:
+        if reading.voids is not None:
+            batch.voided.append(reading.voids)
+        elif reading.identity is not None:
+            batch.identities.append(reading.identity)
+            batch.facts += reading.facts
     return batch
 
 
@@ -161,9 +182,15 @@ async def lock_derived_state(q: CourseQueries) -> None:
     await q.state.save_state(GENERATION, str(generation + 1))
 
 
-def contiguous(
-    entries: list[FeedEntry], checkpoint: int
-) -> tuple[list[FeedEntry], FeedEntry | None]:
+class _Numbered(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+
+N = TypeVar("N", bound=_Numbered)
+
+
+def contiguous(entries: Sequence[N], checkpoint: int) -> tuple[list[N], N | None]:
     """The entries that follow the checkpoint without a hole, and the first entry after a hole.
 
     A statement's number is taken before its transaction commits: a hole is a write that
@@ -172,9 +199,9 @@ def contiguous(
     expected = checkpoint + 1
     for position, entry in enumerate(entries):
         if entry.seq != expected:
-            return entries[:position], entry
+            return list(entries[:position]), entry
         expected += 1
-    return entries, None
+    return list(entries), None
 
 
 @contextmanager
@@ -207,12 +234,14 @@ class Aggregator:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._hole_seen: dict[int, float] = {}  # first missing seq -> when first seen
-        # Statements this process stored, by seq, as its listener was told of them, kept as
-        # JSON: kept as dicts, 10,000 of them raised the process's peak RSS by ~80 MB, and
-        # freeing them long after cost about as much as parsing them again. A chunk that
-        # starts at the checkpoint is taken from here rather than read back from the
-        # database; anything missing is read from the feed.
-        self._offered: dict[int, tuple[bytes, bool]] = {}
+        # Statements this process stored, by seq, read as its listener was told of them
+        # (while each is still in the CPU's cache), with the catalogue they were read
+        # against. Only what they say is kept: kept whole as dicts, 10,000 statements raised
+        # the process's peak RSS by ~80 MB. A chunk that starts at the checkpoint is taken
+        # from here rather than read back from the database; anything missing is read from
+        # the feed.
+        self._offered: dict[int, Reading] = {}
+        self._offered_catalog = ""
 
     # --- the background loop ---------------------------------------------------------------
 
@@ -225,31 +254,41 @@ class Aggregator:
 
     def offer(self, entries: list[FeedEntry]) -> None:
         """Statements just stored by this process; kept up to OFFERED_LIMIT (memory)."""
-        if not self.cache.catalog.courses:
+        catalog = self.cache.catalog
+        if not catalog.courses:
             return  # no catalogue (yet): nothing to apply them to, and loading one recomputes
+        self._keep_offered_of(catalog)
         if len(self._offered) + len(entries) <= OFFERED_LIMIT:
-            self._offered.update((e.seq, (orjson.dumps(e.statement), e.voided)) for e in entries)
+            self._offered.update((e.seq, read_entry(e, catalog)) for e in entries)
 
-    def _take_offered(self, after: int) -> list[FeedEntry]:
+    def _keep_offered_of(self, catalog: Catalog) -> None:
+        """Forget what was read against another catalogue: the feed is read again instead."""
+        if catalog.version != self._offered_catalog:
+            self._offered.clear()
+            self._offered_catalog = catalog.version
+
+    def _take_offered(self, after: int) -> list[Reading]:
         """The offered statements that follow the checkpoint without a hole (maybe none)."""
-        taken: list[FeedEntry] = []
+        taken: list[Reading] = []
         while len(taken) < CHUNK and (kept := self._offered.pop(after + 1, None)) is not None:
             after += 1
-            taken.append(FeedEntry(after, orjson.loads(kept[0]), kept[1]))
+            taken.append(kept)
         # Applied meanwhile from the feed, here or by another process: not needed any more.
         for seq in [s for s in self._offered if s <= after]:
             del self._offered[seq]
         return taken
 
-    async def _next_entries(self, after: int) -> list[FeedEntry]:
+    async def _next_readings(self, after: int, catalog: Catalog) -> list[Reading]:
         """Up to a chunk of statements after the checkpoint: those this process was offered,
         then the feed's. A short chunk must mean the feed has no more for now: catch_up
         waits for the next wake-up after one."""
-        entries = self._take_offered(after)
-        if len(entries) < CHUNK:
-            start = entries[-1].seq if entries else after
-            entries += await read_statement_feed(self.ctx, start, CHUNK - len(entries))
-        return entries
+        self._keep_offered_of(catalog)
+        readings = self._take_offered(after)
+        if len(readings) < CHUNK:
+            start = readings[-1].seq if readings else after
+            entries = await read_statement_feed(self.ctx, start, CHUNK - len(readings))
+            readings += await read_entries(entries, catalog)
+        return readings
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="courses-aggregator")
@@ -321,7 +360,7 @@ class Aggregator:
         if catalog is None:
             self._offered.clear()
             return 0, False  # no catalogue yet: loading one recomputes from the first statement
-        entries = await self._next_entries(after)
+        entries = await self._next_readings(after, catalog)
         if not entries:
             return 0, False
         usable, after_hole = contiguous(entries, after)
@@ -331,9 +370,8 @@ class Aggregator:
             usable, _ = contiguous(entries, after_hole.seq - 1)
         # Entries left over lie beyond another hole: apply these, then look at it again.
         waiting = len(usable) < len(entries)
-        # Reading the statements and working out the writes need no lock: ingestion waits
-        # only for the writes themselves.
-        batch = await read_batch(usable, catalog)
+        # Working out the writes needs no lock: ingestion waits only for the writes themselves.
+        batch = read_batch(usable)
         async with self.ctx.store.read() as tx:
             staged = await stage_batch(course_queries(tx), catalog, batch, usable[-1].seq)
         async with self.ctx.store.write() as tx:
@@ -349,11 +387,11 @@ class Aggregator:
             await q.state.save_state(CHECKPOINT, str(usable[-1].seq))
         return len(usable), waiting
 
-    def _hole_is_final(self, checkpoint: int, after_hole: FeedEntry) -> bool:
+    def _hole_is_final(self, checkpoint: int, after_hole: Reading) -> bool:
         """A hole is a rolled-back insert once it is older than the configured wait."""
         now = time.monotonic()
         first_seen = self._hole_seen.setdefault(checkpoint + 1, now)
-        stored_ms = instant_ms(after_hole.statement.get("stored")) or 0
+        stored_ms = instant_ms(after_hole.stored) or 0
         age = max(now - first_seen, time.time() - stored_ms / 1000)
         if age < self.settings.gap_wait_seconds:
             return False

@@ -188,6 +188,27 @@ async def test_a_changed_catalogue_recomputes_progress(
     assert not (await ops.load_catalog(cc, stricter)).changed
 
 
+async def test_statements_offered_before_a_new_catalogue_are_read_again_against_it(
+    xapi: httpx.AsyncClient, admin: httpx.AsyncClient, cc: ops.CoursesContext, tmp_path: Path
+) -> None:
+    # The listener reads each statement against the catalogue of the moment; the quiz moved
+    # to another Moodle module, which only the catalogue loaded next knows.
+    aggregator = Aggregator(cc.lrs, cc.settings, cc.cache)
+    assert await aggregator.catch_up() == 0  # the catalogue is read
+    statements = _all_modules()
+    moved = f"{CAMPUS}/mod/quiz/view.php?id=1299"
+    statements[-1]["object"] = {"id": moved}
+    await post_statements(xapi, statements)
+    aggregator.offer(await read_statement_feed(cc.lrs, 0, 10))
+    updated = tmp_path / "catalog"
+    shutil.copytree(DEFAULT_CATALOG_DIR, updated)
+    ibm = updated / "ibm-101.toml"
+    ibm.write_text(ibm.read_text().replace(f"{CAMPUS}/mod/quiz/view.php?id=1204", moved))
+    assert (await ops.load_catalog(cc, updated)).changed
+    assert await aggregator.catch_up() == 4
+    assert await _status(admin) == "passed"
+
+
 async def test_two_aggregators_on_one_database_apply_each_statement_once(
     xapi: httpx.AsyncClient, admin: httpx.AsyncClient, cc: ops.CoursesContext
 ) -> None:
