@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeGuard
 
+import orjson
+
 # A checker validates one JSON value found at `path`, appending messages to `errs`.
 # `v2` is True when the request speaks xAPI 2.0.x. Keeping one signature lets the
 # property tables below dispatch with a single dict lookup per key.
@@ -145,6 +147,34 @@ def _tag_ok(value: str) -> bool:
         return False
     _remember(_KNOWN_TAGS, value)
     return True
+
+
+def remembering_valid(checker: Checker) -> Checker:
+    """The checker, skipped for a value it found valid before (same JSON, same API version).
+
+    A learner's statements repeat their actor and context, a course's its verbs and
+    activities: encoding a part (in C) costs a fraction of walking it again. Only values
+    found valid are kept, so every error is still reported, and the set is bounded as above.
+    The checker must depend on nothing but the value and the version.
+    """
+    known: set[tuple[bool, bytes]] = set()
+
+    def check(value: object, path: str, errs: list[str], v2: bool) -> None:
+        try:
+            key = (v2, orjson.dumps(value))
+        except TypeError:  # e.g. an integer beyond 64 bits: no key, just check it
+            checker(value, path, errs, v2)
+            return
+        if key in known:
+            return
+        found = len(errs)
+        checker(value, path, errs, v2)
+        if len(errs) == found:
+            if len(known) >= _CACHE_LIMIT:
+                known.clear()
+            known.add(key)
+
+    return check
 
 
 # --- Timestamps (Data 4.5) ------------------------------------------------------------

@@ -725,6 +725,17 @@ def test_version_specific_rules(statement: dict[str, Any], v1_ok: bool, v2_ok: b
     assert (statement_errors(statement, V2) == []) is v2_ok
 
 
+def test_parts_seen_valid_before_are_still_checked_for_the_version_and_content() -> None:
+    # Valid actors, verbs, objects and contexts are remembered (they repeat across batches).
+    in_2_0 = changed(M, "context.contextAgents", [CONTEXT_AGENT])
+    assert statement_errors(in_2_0, V2) == []
+    assert statement_errors(in_2_0, V2) == []
+    assert statement_errors(in_2_0, V1) != []  # the same context, another version
+    other = changed(in_2_0, "context.contextAgents", [{**CONTEXT_AGENT, "objectType": "Agent"}])
+    first = statement_errors(other, V2)
+    assert first != [] and statement_errors(other, V2) == first  # an error, every time
+
+
 def test_timestamp_without_zone_names_the_rule_in_2_0() -> None:
     errors = statement_errors(changed(M, "timestamp", "2024-03-05T10:15:30"), V2)
     assert errors == ["statement.timestamp: must include a time zone offset"]
