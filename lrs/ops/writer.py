@@ -25,7 +25,6 @@ import signal
 import socket
 import struct
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,18 +37,13 @@ from lrs.ops._group_commit import GroupCommitter, Stored
 from lrs.ops.context import LrsContext
 from lrs.runtime import run_event_loop, tune_garbage_collector
 from lrs.store.sql import SqlStore
+from lrs.supervisor import SupervisedProcess, stop_when_orphaned
 
 log = logging.getLogger("lrs.writer")
 
 _LENGTH = struct.Struct("!I")
-# How often the writer checks that the server which started it is still there.
-ORPHAN_CHECK_SECONDS = 0.5
 # How long `lrs serve` waits for the writer to listen.
 START_SECONDS = 60.0
-# A writer that dies this soon after starting waits before the next start, twice as long each
-# time up to the maximum: a writer that cannot start (database gone) is not spawned in a loop.
-CRASH_LOOP_SECONDS = 10.0
-RESTART_DELAY_MAX_SECONDS = 30.0
 # How long a worker waits for the writer to listen again (a restart takes a second or two)
 # before it answers 503.
 RECONNECT_SECONDS = 10.0
@@ -142,18 +136,10 @@ async def serve_writer(settings: Settings, path: str, stop: asyncio.Event) -> No
         await store.close()
 
 
-async def _stop_when_orphaned(parent: int, stop: asyncio.Event) -> None:
-    # The server that started us was killed (SIGKILL runs no shutdown code): nobody is left
-    # to hand us batches, and its successor starts a writer of its own.
-    while os.getppid() == parent:
-        await asyncio.sleep(ORPHAN_CHECK_SECONDS)
-    stop.set()
-
-
 async def _run_writer(settings: Settings, path: str, parent: int) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    watcher = asyncio.create_task(_stop_when_orphaned(parent, stop))
+    watcher = asyncio.create_task(stop_when_orphaned(parent, stop))
     try:
         await serve_writer(settings, path, stop)
     finally:
@@ -169,82 +155,26 @@ def _writer_main(settings: Settings, path: str, parent: int) -> None:
     run_event_loop(_run_writer(settings, path, parent))
 
 
-class _SupervisedWriter:
-    """The writer process, started again whenever it exits while the server runs.
-
-    A writer can die under the server (the OOM killer, a crash). Workers reconnect by
-    themselves (RemoteCommitter) and send its successor the batches it had not answered.
-    It is started from a thread of this process: look for it among every thread's children.
-    """
-
-    def __init__(self, settings: Settings, path: str) -> None:
-        self.settings = settings
-        self.path = path
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()  # held while a writer is started, so stop() sees it
-        self.process = self._spawn()
-        _wait_until_listening(path, self.process)
-        self._watcher = threading.Thread(target=self._watch, name="lrs-writer-watch", daemon=True)
-        self._watcher.start()
-
-    def _spawn(self) -> multiprocessing.process.BaseProcess:
-        process = multiprocessing.get_context("spawn").Process(
-            target=_writer_main,
-            args=(self.settings, self.path, os.getpid()),
-            name="lrs-writer",
-            daemon=True,
-        )
-        process.start()
-        return process
-
-    def _watch(self) -> None:
-        delay = 0.0
-        started = time.monotonic()
-        while not self._stopping.is_set():
-            self.process.join(ORPHAN_CHECK_SECONDS)
-            if self.process.is_alive() or self._stopping.is_set():
-                continue
-            log.error(
-                "the writer process exited (code %s); starting another", self.process.exitcode
-            )
-            lived = time.monotonic() - started
-            delay = (
-                min(max(1.0, 2 * delay), RESTART_DELAY_MAX_SECONDS)
-                if lived < CRASH_LOOP_SECONDS
-                else 0.0
-            )
-            if self._stopping.wait(delay):
-                return
-            with self._lock:
-                if self._stopping.is_set():
-                    return
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
-                self.process = self._spawn()
-                started = time.monotonic()
-            try:
-                _wait_until_listening(self.path, self.process)
-            except RuntimeError:
-                log.exception("the new writer process did not start")
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._lock:
-            process = self.process
-        process.terminate()
-        process.join(60)
-        if process.is_alive():
-            process.kill()
-        self._watcher.join(START_SECONDS)
-
-
 @contextmanager
 def writer_process(settings: Settings) -> Iterator[str]:
     """Run the writer process (restarted if it dies) while the block runs; yields the socket's
     path for the workers."""
     directory = tempfile.mkdtemp(prefix="lrs-writer-")
     path = os.path.join(directory, "writer.sock")
-    writer = _SupervisedWriter(settings, path)
+
+    def unlink_socket() -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+    # A dead writer is replaced; workers reconnect by themselves (RemoteCommitter) and send
+    # its successor the batches it had not answered.
+    writer = SupervisedProcess(
+        "lrs-writer",
+        _writer_main,
+        (settings, path),
+        ready=lambda process: _wait_until_listening(path, process),
+        before_restart=unlink_socket,
+    )
     try:
         yield path
     finally:

@@ -122,6 +122,27 @@ def wait_until_ready(server: LrsProcess) -> None:
         raise
 
 
+def helper_pids(server_pid: int, name: str) -> list[int]:
+    """The helper processes of `lrs serve` with this name (lrs.supervisor names them)."""
+    return [p for p in _children(server_pid) if _comm(p) == name]
+
+
+def _children(pid: int) -> list[int]:
+    """Children of every thread of `pid` (`lrs serve` restarts its helpers from threads)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # ended meanwhile
+        return ""
+
+
 async def all_statements(http: httpx.AsyncClient, url: str, **params: Any) -> list[dict[str, Any]]:
     """Every statement a GET returns, following `more` to the end."""
     found: list[dict[str, Any]] = []

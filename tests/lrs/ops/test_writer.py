@@ -7,7 +7,6 @@ tests, which check the process `lrs serve` starts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ from lrs.store.sql import SqlStore
 from lrs.types import FeedEntry, Statement
 from lrs.xapi.query import parse_query
 from tests.conftest import statement
-from tests.lrs.lrs_process import HEADERS, prepare_database, start_lrs
+from tests.lrs.lrs_process import HEADERS, helper_pids, prepare_database, start_lrs
 from tests.lrs.ops.test_save_statements import VOIDED, stored_ids, writer
 
 
@@ -168,15 +167,6 @@ async def test_a_worker_whose_writer_stopped_answers_503(
     assert gone.value.status == 503
 
 
-def _children(pid: int) -> list[int]:
-    """Children of every thread of `pid` (`lrs serve` restarts its writer from a thread)."""
-    children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
-            children += [int(c) for c in (task / "children").read_text().split()]
-    return children
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -186,9 +176,7 @@ def _alive(pid: int) -> bool:
 
 
 def _writers(server_pid: int) -> list[int]:
-    return [
-        p for p in _children(server_pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()
-    ]
+    return helper_pids(server_pid, "lrs-writer")
 
 
 async def test_a_killed_writer_is_replaced_and_posts_go_on(tmp_path: Path) -> None:
