@@ -16,6 +16,7 @@ from courses.config import CoursesSettings
 from courses.ops import CoursesContext, ensure_jwt_secret
 from lrs.errors import XapiError
 from lrs.ops.context import LrsContext, StatementListener
+from lrs.plugins import BackgroundWork
 from lrs.types import FeedEntry
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class CertificatesPlugin:
         self, courses_settings: CoursesSettings | None = None, follow_in_background: bool = True
     ) -> None:
         self.courses_settings = courses_settings or CoursesSettings.from_env()
-        self.background = follow_in_background
+        self.follows = follow_in_background
         self.wake = asyncio.Event()
         self._context: ops.CertContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -63,18 +64,37 @@ class CertificatesPlugin:
         return cli.commands()
 
     async def startup(self, ctx: LrsContext) -> None:
-        courses = CoursesContext(ctx, self.courses_settings.normalised(), CatalogCache())
-        await ensure_jwt_secret(courses)
-        self._context = ops.CertContext(ctx, courses)
-        await ops.ensure_signing_key(self._context)
-        if self.background and self.courses_settings.aggregate_in_server:
+        self._context = await self._started(ctx)
+        # Under `lrs serve`, its background process follows (see `background`).
+        here = self.courses_settings.aggregate_in_server and not ctx.settings.background_process
+        if self.follows and here:
             self._task = asyncio.create_task(self._run(), name="certificates-follower")
 
-    async def _run(self) -> None:
+    async def _started(self, ctx: LrsContext) -> ops.CertContext:
+        courses = CoursesContext(ctx, self.courses_settings.normalised(), CatalogCache())
+        await ensure_jwt_secret(courses)
+        context = ops.CertContext(ctx, courses)
+        await ops.ensure_signing_key(context)
+        return context
+
+    def background(self) -> BackgroundWork | None:
+        """Under `lrs serve`, certificates are decided in its background process, after the
+        courses aggregator there: polled, as no listener wakes it."""
+        if not self.courses_settings.aggregate_in_server:
+            return None
+
+        async def follow_certificates(ctx: LrsContext) -> None:
+            self._context = await self._started(ctx)
+            await self._run(wakes=False)
+
+        return follow_certificates
+
+    async def _run(self, wakes: bool = True) -> None:
         while True:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
-            self.wake.clear()
+            if wakes:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+                self.wake.clear()
             # Let the courses aggregator fold the statements first.
             await asyncio.sleep(self.courses_settings.aggregate_delay_seconds * 2)
             try:

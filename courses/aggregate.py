@@ -25,7 +25,7 @@ from courses.config import CoursesSettings
 from courses.facts import Fact, Identity, identity_of, instant_ms, read_statement
 from courses.store import CourseQueries, course_queries
 from lrs.ops.context import LrsContext
-from lrs.ops.statement_feed import FeedEntry, read_statement_feed
+from lrs.ops.statement_feed import FeedEntry, last_seq, read_statement_feed
 from lrs.runtime import give_way
 from lrs.types import Statement
 from lrs.xapi.index import is_voiding, ref_target_key
@@ -44,6 +44,8 @@ CHUNK = 5000
 # database (bench/RESULTS.md, fifth session).
 OFFERED_LIMIT = 6 * CHUNK
 POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have written)
+# A follower (no listener wakes it) looks this often whether a whole chunk is waiting.
+FOLLOW_POLL_SECONDS = 0.1
 GAP_RETRY_SECONDS = 0.05
 # Reading a chunk (~40 ms for 5,000) gives way to the process's HTTP requests this often.
 YIELD_EVERY_ENTRIES = 100
@@ -301,11 +303,21 @@ class Aggregator:
             self._task = None
 
     async def follow(self) -> None:
-        """Keep progress up to date until cancelled, polling the feed (`lrs progress follow`)."""
+        """Keep progress up to date until cancelled, polling the feed (`lrs progress follow`,
+        the background process of `lrs serve`)."""
         while True:
             applied = await self.catch_up(until_idle=False)
             if applied < CHUNK:
-                await asyncio.sleep(self.settings.aggregate_delay_seconds)
+                await self._gather()
+
+    async def _gather(self) -> None:
+        """Let statements gather, as _run does: until a whole chunk waits, at most the delay."""
+        deadline = time.monotonic() + self.settings.aggregate_delay_seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(FOLLOW_POLL_SECONDS, self.settings.aggregate_delay_seconds))
+            checkpoint, catalog = await self._checkpoint()
+            if catalog is not None and await last_seq(self.ctx) - checkpoint >= CHUNK:
+                return
 
     async def _run(self) -> None:
         while True:

@@ -42,12 +42,13 @@ class CoursesSettings:
         default=True,
         metadata={
             "env": "LRS_PROGRESS_IN_SERVER",
-            "doc": "Whether each server process keeps progress up to date itself; set it to false "
-            "when a separate `lrs progress follow` process does",
+            "doc": "Whether the server keeps progress up to date itself (`lrs serve`: in one "
+            "background process at low CPU priority); set it to false when a separate "
+            "`lrs progress follow` process does",
         },
     )
     aggregate_delay_seconds: float = field(
-        default=1.0,
+        default=0.25,
         metadata={
             "env": "LRS_PROGRESS_DELAY_SECONDS",
             "doc": "How long the aggregator lets newly stored statements gather before it updates "

@@ -12,6 +12,7 @@ from courses.aggregate import Aggregator, CatalogCache
 from courses.config import CoursesSettings
 from lrs.errors import XapiError
 from lrs.ops.context import LrsContext, StatementListener
+from lrs.plugins import BackgroundWork
 from lrs.types import FeedEntry
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class CoursesPlugin:
         self, settings: CoursesSettings | None = None, aggregate_in_background: bool = True
     ) -> None:
         self.settings = settings or CoursesSettings.from_env()
-        self.background = aggregate_in_background
+        self.runs_aggregator = aggregate_in_background
         self.cache = CatalogCache()
         self._context: ops.CoursesContext | None = None
         self.aggregator: Aggregator | None = None
@@ -56,9 +57,16 @@ class CoursesPlugin:
     def routes(self) -> Sequence[BaseRoute]:
         return api.routes(lambda: self.context)
 
+    def _aggregates_here(self, ctx: LrsContext) -> bool:
+        """Whether this process keeps progress: not when a follower or, under `lrs serve`,
+        the background process does."""
+        return self.settings.aggregate_in_server and not ctx.settings.background_process
+
     def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
         self.aggregator = Aggregator(ctx, self.settings, self.cache)
-        return [_Wake(self.aggregator, offer=self.settings.aggregate_in_server)]
+        if not self._aggregates_here(ctx):
+            return []
+        return [_Wake(self.aggregator, offer=True)]
 
     def commands(self) -> dict[str, typer.Typer]:
         return cli.commands()
@@ -68,9 +76,20 @@ class CoursesPlugin:
         await ops.ensure_jwt_secret(self._context)
         if self.aggregator is None:
             self.aggregator = Aggregator(ctx, self.settings, self.cache)
-        if self.background and self.settings.aggregate_in_server:
+        if self.runs_aggregator and self._aggregates_here(ctx):
             self.aggregator.start()
             self.aggregator.wake()  # catch up with whatever was stored while no server ran
+
+    def background(self) -> BackgroundWork | None:
+        """Under `lrs serve`, progress is kept by its background process (lrs.background)."""
+        if not self.settings.aggregate_in_server:
+            return None  # a separate `lrs progress follow` keeps it
+        settings, cache = self.settings, self.cache
+
+        async def follow(ctx: LrsContext) -> None:
+            await Aggregator(ctx, settings, cache).follow()
+
+        return follow
 
     async def shutdown(self) -> None:
         if self.aggregator is not None:

@@ -10,6 +10,7 @@ from typing import TypeVar
 import typer
 import uvicorn
 
+from lrs.background import background_process
 from lrs.config import Settings
 from lrs.errors import XapiError
 from lrs.ops import credentials as credential_ops
@@ -86,9 +87,11 @@ def serve(
     except ValueError as error:
         typer.echo(f"error: LRS_PLUGINS: {error}", err=True)
         raise typer.Exit(2) from None
-    with writer_process(settings) as socket_path:
+    with writer_process(settings) as socket_path, background_process(settings) as background:
         # The workers build their settings from the environment (create_app_from_env).
         os.environ["LRS_WRITER_SOCKET"] = socket_path
+        if background:
+            os.environ["LRS_BACKGROUND_PROCESS"] = "1"
         uvicorn.run(
             "lrs.cli:create_app_from_env",
             factory=True,

@@ -46,6 +46,13 @@ class Settings:
         default="",
         metadata={"doc": "Comma-separated plugins the server runs (empty: every installed one)"},
     )
+    background_process: str = field(
+        default="",
+        metadata={
+            "doc": "Set by `lrs serve` for its workers when plugins' background work (the "
+            "courses aggregator) runs in a process of its own (empty: each process runs it)"
+        },
+    )
     writer_socket: str = field(
         default="",
         metadata={

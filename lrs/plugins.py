@@ -1,15 +1,16 @@
 """The small interface through which code outside the xAPI core (e.g. ACBC courses) plugs in.
 
-A plugin can add HTTP routes, listen to stored statements, add `lrs` sub-commands and run
-start-up work. Installed plugins are found through the `acbc_lrs.plugins` entry point group,
-so the core never imports them.
+A plugin can add HTTP routes, listen to stored statements, add `lrs` sub-commands, run
+start-up work, and give background work that `lrs serve` runs once (lrs.background).
+Installed plugins are found through the `acbc_lrs.plugins` entry point group, so the core
+never imports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from starlette.routing import BaseRoute
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from lrs.ops.context import LrsContext, StatementListener
 
 ENTRY_POINT_GROUP = "acbc_lrs.plugins"
+
+# Work that runs until cancelled, given a context of its own process.
+BackgroundWork = Callable[["LrsContext"], Coroutine[Any, Any, None]]
 
 
 @runtime_checkable
@@ -38,7 +42,15 @@ class Plugin(Protocol):
         ...
 
     async def startup(self, ctx: LrsContext) -> None:
-        """Work after the core schema exists and before the first request."""
+        """Work after the core schema exists and before the first request.
+
+        Under `lrs serve`, a plugin with background work leaves it to the background process
+        (`ctx.settings.background_process` is set): it must not run it in each worker too.
+        """
+        ...
+
+    def background(self) -> BackgroundWork | None:
+        """Work `lrs serve` runs once, in a process of its own at low CPU priority; or None."""
         ...
 
     async def shutdown(self) -> None: ...

@@ -11,7 +11,7 @@ import orjson
 from lrs.ops.context import LrsContext
 from lrs.types import FeedEntry
 
-__all__ = ["FeedEntry", "read_statement_feed"]
+__all__ = ["FeedEntry", "last_seq", "read_statement_feed"]
 
 
 async def read_statement_feed(
@@ -21,3 +21,9 @@ async def read_statement_feed(
     async with ctx.store.read() as tx:
         rows = await tx.statements.find_statements_after(after_seq, limit)
     return [FeedEntry(row.seq, orjson.loads(row.body), row.voided) for row in rows]
+
+
+async def last_seq(ctx: LrsContext) -> int:
+    """The storage number of the newest committed statement (0 for none)."""
+    async with ctx.store.read() as tx:
+        return await tx.statements.last_seq()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, select, union, update
+from sqlalchemy import Select, and_, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -115,6 +115,10 @@ class StatementQueries:
             .limit(limit)
         )
         return [_stored(row) for row in await self.conn.execute(stmt)]
+
+    async def last_seq(self) -> int:
+        """The storage number of the newest statement (0 for none)."""
+        return int(await self.conn.scalar(select(func.max(statement_t.c.seq))) or 0)
 
     async def get_attachments(self, sha2s: list[str]) -> dict[str, tuple[str, bytes]]:
         found: dict[str, tuple[str, bytes]] = {}
