@@ -311,13 +311,17 @@ class Aggregator:
                 await self._gather()
 
     async def _gather(self) -> None:
-        """Let statements gather, as _run does: until a whole chunk waits, at most the delay."""
+        """Let statements gather while they keep arriving: until a whole chunk waits, or none
+        came in a poll (the stream paused: apply what is there), at most the delay."""
         deadline = time.monotonic() + self.settings.aggregate_delay_seconds
+        seen = await last_seq(self.ctx)
         while time.monotonic() < deadline:
             await asyncio.sleep(min(FOLLOW_POLL_SECONDS, self.settings.aggregate_delay_seconds))
             checkpoint, catalog = await self._checkpoint()
-            if catalog is not None and await last_seq(self.ctx) - checkpoint >= CHUNK:
+            newest = await last_seq(self.ctx)
+            if catalog is not None and (newest == seen or newest - checkpoint >= CHUNK):
                 return
+            seen = newest
 
     async def _run(self) -> None:
         while True:
