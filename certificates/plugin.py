@@ -57,17 +57,25 @@ class CertificatesPlugin:
     def routes(self) -> Sequence[BaseRoute]:
         return api.routes(lambda: self.context)
 
+    def _follows_here(self, ctx: LrsContext) -> bool:
+        """Whether this process decides certificates: not under `lrs serve` (its background
+        process does) nor beside a separate `lrs progress follow`."""
+        return (
+            self.follows
+            and self.courses_settings.aggregate_in_server
+            and not ctx.settings.background_process
+        )
+
     def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
-        return [_Wake(self)]
+        # No listener where nothing follows: each stored batch would be copied for nobody.
+        return [_Wake(self)] if self._follows_here(ctx) else []
 
     def commands(self) -> dict[str, typer.Typer]:
         return cli.commands()
 
     async def startup(self, ctx: LrsContext) -> None:
         self._context = await self._started(ctx)
-        # Under `lrs serve`, its background process follows (see `background`).
-        here = self.courses_settings.aggregate_in_server and not ctx.settings.background_process
-        if self.follows and here:
+        if self._follows_here(ctx):  # under `lrs serve`, its background process does
             self._task = asyncio.create_task(self._run(), name="certificates-follower")
 
     async def _started(self, ctx: LrsContext) -> ops.CertContext:
