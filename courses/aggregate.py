@@ -47,6 +47,7 @@ POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have 
 # A follower (no listener wakes it) looks this often whether a whole chunk is waiting.
 FOLLOW_POLL_SECONDS = 0.1
 GAP_RETRY_SECONDS = 0.05
+RETRY_SECONDS = 1.0  # after a chunk failed
 # Reading a chunk (~40 ms for 5,000) gives way to the process's HTTP requests this often.
 YIELD_EVERY_ENTRIES = 100
 
@@ -306,9 +307,15 @@ class Aggregator:
         """Keep progress up to date until cancelled, polling the feed (`lrs progress follow`,
         the background process of `lrs serve`)."""
         while True:
-            applied = await self.catch_up(until_idle=False)
-            if applied < CHUNK:
-                await self._gather()
+            try:
+                applied = await self.catch_up(until_idle=False)
+                if applied < CHUNK:
+                    await self._gather()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a lost connection, say: a follower is left to run for days
+                log.exception("progress aggregation failed; will retry")
+                await asyncio.sleep(RETRY_SECONDS)
 
     async def _gather(self) -> None:
         """Let statements gather while they keep arriving: until a whole chunk waits, or none
@@ -341,7 +348,7 @@ class Aggregator:
                 raise
             except Exception:  # keep following the feed; the next wake-up retries the chunk
                 log.exception("progress aggregation failed; will retry")
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(RETRY_SECONDS)
 
     # --- catching up ---------------------------------------------------------------------
 

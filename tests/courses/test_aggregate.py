@@ -365,6 +365,35 @@ async def test_a_separate_follower_keeps_progress_when_servers_do_not(
                     await follower
 
 
+async def test_a_follower_goes_on_after_a_chunk_fails(
+    xapi: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    cc: ops.CoursesContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `lrs progress follow` and the background process of `lrs serve` run for days: a lost
+    # database connection must not end them.
+    await post_statements(xapi, _all_modules())
+    follower = Aggregator(cc.lrs, cc.settings, cc.cache)
+    apply_chunk, failures = follower._apply_chunk, [OSError("connection lost")]
+
+    async def failing_once() -> tuple[int, bool]:
+        if failures:
+            raise failures.pop()
+        return await apply_chunk()
+
+    monkeypatch.setattr(follower, "_apply_chunk", failing_once)
+    monkeypatch.setattr(aggregate, "RETRY_SECONDS", 0.01)
+    task = asyncio.create_task(follower.follow())
+    try:
+        assert await _status_once(admin, lambda status: status == "passed") == "passed"
+        assert not failures
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_roles_are_checked_on_link_and_unlink(api_as: ClientFor) -> None:
     designer = await api_as("designer")
     response = await designer.post("/api/v1/learners/unlink", json={"agent": AMINA})
