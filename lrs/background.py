@@ -25,8 +25,6 @@ from lrs.runtime import run_event_loop, tune_garbage_collector
 from lrs.store.sql import SqlStore
 from lrs.supervisor import SupervisedProcess, stop_when_orphaned
 
-log = logging.getLogger("lrs.background")
-
 # Niceness of the background process: it gets the CPU the server's other processes leave.
 NICENESS = 19
 

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TypeGuard
+from typing import TypeGuard, TypeVar
 
 import orjson
 
@@ -121,11 +121,12 @@ def is_statement_version(value: object, v2: bool) -> bool:
 # statement, so valid ones are remembered: a set lookup is far cheaper than the regex.
 # Only valid values are stored and the sets are cleared when full, so memory stays bounded.
 _CACHE_LIMIT = 4096
+K = TypeVar("K")
 _KNOWN_IRIS: set[str] = set()
 _KNOWN_TAGS: set[str] = set()
 
 
-def _remember(cache: set[str], value: str) -> None:
+def _remember(cache: set[K], value: K) -> None:
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache.add(value)
@@ -170,9 +171,7 @@ def remembering_valid(checker: Checker) -> Checker:
         found = len(errs)
         checker(value, path, errs, v2)
         if len(errs) == found:
-            if len(known) >= _CACHE_LIMIT:
-                known.clear()
-            known.add(key)
+            _remember(known, key)
 
     return check
 
