@@ -143,7 +143,7 @@ async def ingest_in_process(url: str, batches: list[bytes], aggregate: bool) -> 
     cc = await open_lrs(url, with_catalog=aggregate)
     aggregator = Aggregator(cc.lrs, cc.settings, cc.cache)
     if aggregate:
-        cc.lrs.listeners.append(_Wake(aggregator, offer=True))
+        cc.lrs.listeners.append(_Wake(aggregator))
         aggregator.start()
     wall, cpu = time.perf_counter(), time.process_time()
     for body in batches:

@@ -60,11 +60,7 @@ class CertificatesPlugin:
     def _follows_here(self, ctx: LrsContext) -> bool:
         """Whether this process decides certificates: not under `lrs serve` (its background
         process does) nor beside a separate `lrs progress follow`."""
-        return (
-            self.follows
-            and self.courses_settings.aggregate_in_server
-            and not ctx.settings.background_process
-        )
+        return self.follows and self.courses_settings.follows_in(ctx.settings)
 
     def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
         # No listener where nothing follows: each stored batch would be copied for nobody.

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from lrs.config import Settings
+
 DEFAULT_CATALOG_DIR = Path(__file__).parent / "catalog"
 
 
@@ -86,6 +88,12 @@ class CoursesSettings:
                 ) from None
         settings = cls(**values)  # type: ignore[arg-type]
         return settings.normalised()
+
+    def follows_in(self, process: Settings) -> bool:
+        """Whether a process with these LRS settings follows the feed itself (the aggregator,
+        the certificates follower): not beside a separate `lrs progress follow`, nor in a
+        worker of `lrs serve`, whose background process does."""
+        return self.aggregate_in_server and not process.background_process
 
     def normalised(self) -> CoursesSettings:
         """The base IRI without a trailing slash, so joining never doubles one."""

@@ -21,16 +21,14 @@ if TYPE_CHECKING:
 
 class _Wake:
     """The listener: a committed batch wakes the aggregator and is offered to it, so that it
-    need not read back what this process stored (it reads the feed for everything else)."""
+    need not read back what this process stored (it reads the feed for everything else).
+    Only where this process aggregates: entries no catch-up takes would sit in memory."""
 
-    def __init__(self, aggregator: Aggregator, offer: bool) -> None:
+    def __init__(self, aggregator: Aggregator) -> None:
         self.aggregator = aggregator
-        # Only where this process aggregates: entries no catch-up takes would sit in memory.
-        self.offer = offer
 
     async def statements_stored(self, entries: list[FeedEntry], voided_ids: list[str]) -> None:
-        if self.offer:
-            self.aggregator.offer(entries)
+        self.aggregator.offer(entries)
         self.aggregator.wake(len(entries))
 
 
@@ -57,16 +55,11 @@ class CoursesPlugin:
     def routes(self) -> Sequence[BaseRoute]:
         return api.routes(lambda: self.context)
 
-    def _aggregates_here(self, ctx: LrsContext) -> bool:
-        """Whether this process keeps progress: not when a follower or, under `lrs serve`,
-        the background process does."""
-        return self.settings.aggregate_in_server and not ctx.settings.background_process
-
     def listeners(self, ctx: LrsContext) -> Sequence[StatementListener]:
         self.aggregator = Aggregator(ctx, self.settings, self.cache)
-        if not self._aggregates_here(ctx):
+        if not self.settings.follows_in(ctx.settings):
             return []
-        return [_Wake(self.aggregator, offer=True)]
+        return [_Wake(self.aggregator)]
 
     def commands(self) -> dict[str, typer.Typer]:
         return cli.commands()
@@ -76,7 +69,7 @@ class CoursesPlugin:
         await ops.ensure_jwt_secret(self._context)
         if self.aggregator is None:
             self.aggregator = Aggregator(ctx, self.settings, self.cache)
-        if self.runs_aggregator and self._aggregates_here(ctx):
+        if self.runs_aggregator and self.settings.follows_in(ctx.settings):
             self.aggregator.start()
             self.aggregator.wake()  # catch up with whatever was stored while no server ran
 
