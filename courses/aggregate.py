@@ -25,7 +25,13 @@ from courses.config import CoursesSettings
 from courses.facts import Fact, Identity, identity_of, instant_ms, read_statement
 from courses.store import CourseQueries, course_queries
 from lrs.ops.context import LrsContext
-from lrs.ops.statement_feed import FeedEntry, last_seq, read_statement_feed
+from lrs.ops.statement_feed import (
+    FeedEntry,
+    StoredStatement,
+    last_seq,
+    parse_feed_row,
+    read_feed_rows,
+)
 from lrs.runtime import give_way
 from lrs.types import Statement
 from lrs.xapi.index import is_voiding, ref_target_key
@@ -96,13 +102,14 @@ def read_entry(entry: FeedEntry, catalog: Catalog) -> Reading:
     return Reading(entry.seq, stored, None, identity, () if entry.voided else tuple(facts))
 
 
-async def read_entries(entries: list[FeedEntry], catalog: Catalog) -> list[Reading]:
-    """read_entry for each, giving way to requests every YIELD_EVERY_ENTRIES."""
+async def read_rows(rows: list[StoredStatement], catalog: Catalog) -> list[Reading]:
+    """read_entry for each feed row, parsed in turn and let go (lrs.ops.statement_feed), giving
+    way to requests every YIELD_EVERY_ENTRIES."""
     readings: list[Reading] = []
-    for count, entry in enumerate(entries, start=1):
+    for count, row in enumerate(rows, start=1):
         if count % YIELD_EVERY_ENTRIES == 0:
             await give_way()
-        readings.append(read_entry(entry, catalog))
+        readings.append(read_entry(parse_feed_row(row), catalog))
     return readings
 
 
@@ -289,8 +296,8 @@ class Aggregator:
         readings = self._take_offered(after)
         if len(readings) < CHUNK:
             start = readings[-1].seq if readings else after
-            entries = await read_statement_feed(self.ctx, start, CHUNK - len(readings))
-            readings += await read_entries(entries, catalog)
+            rows = await read_feed_rows(self.ctx, start, CHUNK - len(readings))
+            readings += await read_rows(rows, catalog)
         return readings
 
     def start(self) -> None:

@@ -50,9 +50,11 @@ class StoredStatement:
     body: str
 
 
-def _stored(row: object) -> StoredStatement:
-    m = row._mapping  # type: ignore[attr-defined]
-    return StoredStatement(m["seq"], m["id"], m["stored_ms"], bool(m["voided"]), m["body"])
+def _stored(row: Any) -> StoredStatement:
+    """A row of `select(statement_t)`: its columns in the table's order (unpacked by position,
+    several times faster than by name for the feed's thousands of rows)."""
+    seq, statement_id, stored_ms, voided, body = row
+    return StoredStatement(seq, statement_id, stored_ms, bool(voided), body)
 
 
 class StatementQueries:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 
@@ -21,7 +22,7 @@ from courses.plugin import CoursesPlugin
 from courses.store import course_queries
 from lrs.app import create_app
 from lrs.config import Settings
-from lrs.ops.statement_feed import FeedEntry, read_statement_feed
+from lrs.ops.statement_feed import FeedEntry, StoredStatement, read_statement_feed
 from tests.conftest import asgi_client
 from tests.courses._clients import ClientFor
 from tests.courses._scenario import post_statements
@@ -255,10 +256,16 @@ async def test_a_hole_in_the_feed_is_waited_for_then_passed(
     """Statement 1 is taken by a transaction still open (PostgreSQL); 2 and 3 are visible."""
     feed = [_entry(2), _entry(3)]
 
-    async def read_feed(ctx: object, after: int, limit: int) -> list[FeedEntry]:
-        return [e for e in feed if e.seq > after]
+    async def read_feed(ctx: object, after: int, limit: int) -> list[StoredStatement]:
+        return [
+            StoredStatement(
+                e.seq, e.statement["id"], 0, e.voided, orjson.dumps(e.statement).decode()
+            )
+            for e in feed
+            if e.seq > after
+        ]
 
-    monkeypatch.setattr(aggregate, "read_statement_feed", read_feed)
+    monkeypatch.setattr(aggregate, "read_feed_rows", read_feed)
     waiting = Aggregator(cc.lrs, CoursesSettings(gap_wait_seconds=0.3), cc.cache)
     assert await waiting._apply_chunk() == (0, True)
     feed.insert(0, _entry(1))  # it commits
