@@ -192,8 +192,9 @@ async def _learners_of_chunk(
 
 
 async def step(cx: ops.CertContext) -> tuple[int, bool]:
-    """One chunk in one transaction: (decisions made, whether to go on)."""
-    async with cx.lrs.store.write() as tx:
+    """One chunk in one transaction: (decisions made, whether to go on). It writes plugins'
+    tables alone (statements it decides wait in the outbox): statements go on being stored."""
+    async with cx.lrs.store.write(tables="plugins") as tx:
         q = cert_queries(tx)
         await q.state.add_state_once(ops.FOLLOW_CHECKPOINT, "0")
         mine = int(await q.state.get_state(ops.FOLLOW_CHECKPOINT, for_update=True) or 0)

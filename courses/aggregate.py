@@ -404,7 +404,8 @@ class Aggregator:
         batch = read_batch(usable)
         async with self.ctx.store.read() as tx:
             staged = await stage_batch(course_queries(tx), catalog, batch, usable[-1].seq)
-        async with self.ctx.store.write() as tx:
+        # Progress is plugins' tables alone: on SQLite, statements go on being stored meanwhile.
+        async with self.ctx.store.write(tables="plugins") as tx:
             q = course_queries(tx)
             if int(await q.state.get_state(CHECKPOINT, for_update=True) or 0) != after:
                 return 0, False  # another process moved it (or a rebuild reset it): read again

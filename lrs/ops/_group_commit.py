@@ -218,7 +218,8 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
     """One transaction for every batch of the group that passes its checks."""
     stored_ms: int | None = None
     try:
-        async with ctx.store.write() as tx:
+        # Statements and what they bring (attachments, definitions) are the LRS's own tables.
+        async with ctx.store.write(tables="core") as tx:
             # Taken once the write lock is held, so stored order follows commit order.
             stored_ms = ctx.clock.start_write()
             drafts = [d for r in requests for d in r.drafts]

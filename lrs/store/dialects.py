@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import Any
@@ -15,13 +16,25 @@ from sqlalchemy.sql.dml import Insert
 SQLITE_BUSY_TIMEOUT_MS = 30000
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 16_000
 WAL_SWITCH_ATTEMPTS = 20
+# SQLite: plugins' tables live in a database file of their own, attached under this name, so
+# their writers and the statements' writers each have a write lock (SqlStore.write).
+PLUGINS_SCHEMA = "plugins"
+# A table each SQLite database file always has, for taking that file's write lock alone.
+CORE_LOCK_TABLE = "statement"
+PLUGINS_LOCK_TABLE = "plugins_write_turn"
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def plugins_path(database: str) -> str:
+    """Where plugins' tables live beside an SQLite file: lrs.sqlite3 -> lrs.plugins.sqlite3."""
+    root, extension = os.path.splitext(database)
+    return f"{root}.plugins{extension or '.sqlite3'}"
+
+
+def _switch_to_wal(cursor: Any, schema: str = "main") -> None:
     """PRAGMA journal_mode=WAL, tried again while another connection holds the lock.
 
     On a new database, processes that open it at the same moment all switch it: SQLite may
@@ -29,7 +42,7 @@ def _switch_to_wal(cursor: Any) -> None:
     """
     for attempt in range(WAL_SWITCH_ATTEMPTS):
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA {schema}.journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
@@ -37,8 +50,9 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-def configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL for concurrent readers; explicit BEGIN so writers can take the lock up front."""
+def configure_sqlite(engine: AsyncEngine, plugins_database: str | None) -> None:
+    """WAL for concurrent readers; explicit BEGIN so writers can take the lock up front;
+    `plugins_database` (a file) attached as PLUGINS_SCHEMA."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,14 +69,30 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         # statements/s (bench/RESULTS.md), for a WAL of up to ~70 MB on disk.
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if plugins_database is not None:
+            _attach_plugins(cursor, plugins_database)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock at BEGIN, so they queue on busy_timeout instead of
         # failing when a deferred transaction tries to upgrade (several workers on one file).
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        locked = options.get("sqlite_lock")
+        if locked is None:
+            connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+            return
+        # BEGIN IMMEDIATE takes every attached file's lock: this takes one file's alone, by a
+        # write that changes nothing, before the transaction reads anything.
+        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(f"DELETE FROM {locked} WHERE 0")
+
+
+def _attach_plugins(cursor: Any, path: str) -> None:
+    cursor.execute(f"ATTACH DATABASE ? AS {PLUGINS_SCHEMA}", (path,))
+    _switch_to_wal(cursor, PLUGINS_SCHEMA)
+    cursor.execute(f"PRAGMA {PLUGINS_SCHEMA}.synchronous=NORMAL")
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {PLUGINS_SCHEMA}.{PLUGINS_LOCK_TABLE} (n INTEGER)")
 
 
 # PostgreSQL advisory lock keys ("LRS" and a number), held until the transaction ends.
@@ -92,12 +122,17 @@ async def write_turn_taken(conn: AsyncConnection) -> bool:
             _PG_WRITE_LOCK_HELD, {"high": WRITE_LOCK >> 32, "low": WRITE_LOCK & 0xFFFFFFFF}
         )
         return bool(held)
-    # SQLite: ask for the write lock without waiting, and give it straight back.
+    # SQLite: ask for the statements' write lock without waiting, and give it straight back.
     sqlite_conn = (await conn.get_raw_connection()).driver_connection
     assert sqlite_conn is not None
     await sqlite_conn.execute("PRAGMA busy_timeout=0")
     try:
-        await sqlite_conn.execute("BEGIN IMMEDIATE")
+        await sqlite_conn.execute("BEGIN")
+        try:
+            await sqlite_conn.execute(f"DELETE FROM main.{CORE_LOCK_TABLE} WHERE 0")
+        except sqlite3.OperationalError:
+            await sqlite_conn.execute("ROLLBACK")
+            raise
     except sqlite3.OperationalError:
         return True
     else:

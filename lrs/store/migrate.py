@@ -101,9 +101,43 @@ def _upgrade(connection: Connection, revision: str) -> tuple[str | None, str | N
     command.upgrade(alembic_config(connection), revision)
     after = _current(connection)
     if after == head_revision():
-        # Plugins (e.g. courses) declare SQLModel tables outside the core; create the missing ones.
-        SQLModel.metadata.create_all(connection, checkfirst=True)
+        _create_plugin_tables(connection)
     return before, after
+
+
+def _plugin_tables() -> list[Table]:
+    """Tables plugins (e.g. courses) declare as SQLModel tables outside the core."""
+    core = {table.name for table in core_tables()}
+    return [t for t in SQLModel.metadata.sorted_tables if t.name not in core]
+
+
+def plugins_attached(connection: Connection) -> bool:
+    """Whether SQLite keeps plugins' tables in a file of their own (lrs.store.dialects)."""
+    if connection.dialect.name != "sqlite":
+        return False
+    names = {row[1] for row in connection.exec_driver_sql("PRAGMA database_list")}
+    return dialects.PLUGINS_SCHEMA in names
+
+
+def plugin_tables_in_main(connection: Connection) -> bool:
+    """Whether plugins' tables are in the main database: always, but on SQLite with its
+    plugins file attached, where only a database made before that file existed has them."""
+    if not plugins_attached(connection):
+        return True
+    names = set(inspect(connection).get_table_names())
+    return any(table.name in names for table in _plugin_tables())
+
+
+def _create_plugin_tables(connection: Connection) -> None:
+    """Create the plugins' missing tables: in SQLite's plugins file when it is attached (and
+    the main database has none of them from before it was)."""
+    tables = _plugin_tables()
+    if not plugin_tables_in_main(connection):
+        # Unqualified names find a table in an attached file too: no query needs to know.
+        connection = connection.execution_options(
+            schema_translate_map={None: dialects.PLUGINS_SCHEMA}
+        )
+    SQLModel.metadata.create_all(connection, tables=tables, checkfirst=True)
 
 
 def _adopt_unversioned(connection: Connection) -> None:

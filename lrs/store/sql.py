@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -20,6 +21,13 @@ from lrs.store.statements import StatementQueries, statement_t
 
 # PostgreSQL ends a session idle this long inside a transaction (see _engine_options).
 IDLE_IN_TRANSACTION_MS = 60_000
+
+# Which tables a write transaction writes (SqlStore.write).
+WriteScope = Literal["all", "core", "plugins"]
+_LOCK_TABLES = {
+    "core": f"main.{dialects.CORE_LOCK_TABLE}",
+    "plugins": f"{dialects.PLUGINS_SCHEMA}.{dialects.PLUGINS_LOCK_TABLE}",
+}
 
 
 @dataclass
@@ -42,11 +50,17 @@ class SqlStore:
             database_url, **_engine_options(database_url)
         )
         self.sqlite = dialects.is_sqlite(self.engine)
+        # SQLite: plugins' tables in a file of their own (see `write`); in memory, one database.
+        self.plugins_database = _sqlite_plugins_database(database_url)
         if self.sqlite:
-            dialects.configure_sqlite(self.engine)
+            dialects.configure_sqlite(self.engine, self.plugins_database)
         # One writer at a time (see `write`): queue this process's writers here, holding no
         # connection, rather than on the database's lock.
         self._write_lock = asyncio.Lock()
+        self._plugins_write_lock = asyncio.Lock()
+        # Whether plugins' tables are in their own file (a database made before they moved
+        # keeps them in the main one); known once a plugins-only write asks.
+        self._plugins_apart: bool | None = None
 
     async def create_schema(self, revision: str = migrate.HEAD) -> tuple[str | None, str | None]:
         """Create or upgrade the schema: core migrations, then plugins' missing tables.
@@ -69,19 +83,43 @@ class SqlStore:
         )
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Transaction]:
+    async def write(self, tables: WriteScope = "all") -> AsyncIterator[Transaction]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
         Write transactions take turns, across processes too (SQLite's BEGIN IMMEDIATE, a
         PostgreSQL advisory lock). So statements get their `seq` in commit order: paging and
         the statement feed never pass a statement that commits later with a smaller `seq`.
         And a writer takes `stored` during its turn, which `consistent_through_ms` relies on.
+
+        A transaction that writes only plugins' tables (`tables="plugins"`: derived state
+        such as course progress) needs no turn among statements' writers: on PostgreSQL it
+        takes no write turn, and on SQLite, which keeps plugins' tables in a file of their
+        own, it takes that file's lock alone, as a transaction writing only the LRS's own
+        tables (`"core"`) takes only the main file's. "all" takes both.
         """
-        async with self._write_lock, self.engine.connect() as conn:
-            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+        scope = await self._scope(tables)
+        lock = self._plugins_write_lock if scope == "plugins" else self._write_lock
+        async with lock, self.engine.connect() as conn:
+            if self.sqlite and scope == "all":
+                conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+            elif self.sqlite:
+                conn = await conn.execution_options(sqlite_lock=_LOCK_TABLES[scope])
             async with conn.begin():
-                await dialects.take_write_turn(conn)
+                if scope != "plugins":
+                    await dialects.take_write_turn(conn)
                 yield self._transaction(conn)
+
+    async def _scope(self, tables: WriteScope) -> WriteScope:
+        """What a write locks. SQLite: one file only where plugins' tables have their own (a
+        database made before they had, or one in memory, keeps them in the main one)."""
+        if not self.sqlite or tables == "all":
+            return tables
+        if self.plugins_database is None:
+            return "all"
+        if tables == "plugins" and self._plugins_apart is None:
+            async with self.engine.connect() as conn:
+                self._plugins_apart = not await conn.run_sync(migrate.plugin_tables_in_main)
+        return tables if tables == "core" or self._plugins_apart else "all"
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Transaction]:
@@ -120,6 +158,13 @@ def _engine_options(database_url: str) -> dict[str, object]:
         "pool_pre_ping": True,
         "connect_args": {"server_settings": settings},
     }
+
+
+def _sqlite_plugins_database(database_url: str) -> str | None:
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return dialects.plugins_path(os.path.abspath(str(url.database)))
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:
