@@ -12,7 +12,14 @@ from lrs.ops.context import LrsContext
 from lrs.store.statements import StoredStatement
 from lrs.types import FeedEntry
 
-__all__ = ["FeedEntry", "StoredStatement", "last_seq", "read_feed_rows", "read_statement_feed"]
+__all__ = [
+    "FeedEntry",
+    "StoredStatement",
+    "last_seq",
+    "parse_feed_row",
+    "read_feed_rows",
+    "read_statement_feed",
+]
 
 
 async def read_statement_feed(

@@ -19,9 +19,10 @@ WAL_SWITCH_ATTEMPTS = 20
 # SQLite: plugins' tables live in a database file of their own, attached under this name, so
 # their writers and the statements' writers each have a write lock (SqlStore.write).
 PLUGINS_SCHEMA = "plugins"
-# A table each SQLite database file always has, for taking that file's write lock alone.
-CORE_LOCK_TABLE = "statement"
 PLUGINS_LOCK_TABLE = "plugins_write_turn"
+# A table each SQLite file always has, by which a transaction takes that file's write lock
+# alone (lock_one_file), for the statements' ("core") and plugins' writes.
+SQLITE_LOCK_TABLES = {"core": "main.statement", "plugins": f"{PLUGINS_SCHEMA}.{PLUGINS_LOCK_TABLE}"}
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -82,10 +83,15 @@ def configure_sqlite(engine: AsyncEngine, plugins_database: str | None) -> None:
         if locked is None:
             connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
             return
-        # BEGIN IMMEDIATE takes every attached file's lock: this takes one file's alone, by a
-        # write that changes nothing, before the transaction reads anything.
         connection.exec_driver_sql("BEGIN")
-        connection.exec_driver_sql(f"DELETE FROM {locked} WHERE 0")
+        connection.exec_driver_sql(lock_one_file(locked))
+
+
+def lock_one_file(table: str) -> str:
+    """SQL that takes the write lock of the file holding `table`, and only that one's: a write
+    that changes nothing (BEGIN IMMEDIATE takes every attached file's). Run it first, before
+    the transaction reads anything, so it queues on busy_timeout rather than fails."""
+    return f"DELETE FROM {table} WHERE 0"
 
 
 def _attach_plugins(cursor: Any, path: str) -> None:
@@ -129,14 +135,11 @@ async def write_turn_taken(conn: AsyncConnection) -> bool:
     try:
         await sqlite_conn.execute("BEGIN")
         try:
-            await sqlite_conn.execute(f"DELETE FROM main.{CORE_LOCK_TABLE} WHERE 0")
+            await sqlite_conn.execute(lock_one_file(SQLITE_LOCK_TABLES["core"]))
         except sqlite3.OperationalError:
+            return True
+        finally:
             await sqlite_conn.execute("ROLLBACK")
-            raise
-    except sqlite3.OperationalError:
-        return True
-    else:
-        await sqlite_conn.execute("ROLLBACK")
         return False
     finally:
         await sqlite_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

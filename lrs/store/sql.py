@@ -24,10 +24,6 @@ IDLE_IN_TRANSACTION_MS = 60_000
 
 # Which tables a write transaction writes (SqlStore.write).
 WriteScope = Literal["all", "core", "plugins"]
-_LOCK_TABLES = {
-    "core": f"main.{dialects.CORE_LOCK_TABLE}",
-    "plugins": f"{dialects.PLUGINS_SCHEMA}.{dialects.PLUGINS_LOCK_TABLE}",
-}
 
 
 @dataclass
@@ -103,7 +99,7 @@ class SqlStore:
             if self.sqlite and scope == "all":
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
             elif self.sqlite:
-                conn = await conn.execution_options(sqlite_lock=_LOCK_TABLES[scope])
+                conn = await conn.execution_options(sqlite_lock=dialects.SQLITE_LOCK_TABLES[scope])
             async with conn.begin():
                 if scope != "plugins":
                     await dialects.take_write_turn(conn)
