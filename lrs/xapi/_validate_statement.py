@@ -188,16 +188,18 @@ def _context_members(props: dict[str, Checker], member_key: str) -> Checker:
     return check
 
 
+# A context's registration differs from one attempt to the next, so the context as a whole is
+# rarely seen twice; its activities, instructor, team and extensions are, and are remembered.
 _CONTEXT_PROPS: dict[str, Checker] = {
     "registration": check_uuid,
-    "instructor": check_actor,
-    "team": check_team,
-    "contextActivities": _check_context_activities,
+    "instructor": remembering_valid(check_actor),
+    "team": remembering_valid(check_team),
+    "contextActivities": remembering_valid(_check_context_activities),
     "revision": check_string,
     "platform": check_string,
     "language": check_language_tag,
     "statement": check_statement_ref,
-    "extensions": check_extensions,
+    "extensions": remembering_valid(check_extensions),
 }
 _CONTEXT_PROPS_V2: dict[str, Checker] = {
     **_CONTEXT_PROPS,
@@ -332,7 +334,7 @@ _STATEMENT_PROPS: dict[str, Checker] = {
     "verb": remembering_valid(check_verb),
     "object": remembering_valid(check_object),
     "result": remembering_valid(check_result),
-    "context": remembering_valid(check_context),
+    "context": check_context,
     "timestamp": check_timestamp,
     "stored": check_timestamp,
     "authority": check_authority,
