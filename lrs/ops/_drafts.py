@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,8 +91,7 @@ class Draft:
 
     def body(self, stored: str) -> str:
         """The JSON stored and served: the prepared statement plus `stored` (and timestamp)."""
-        extra = stored_properties(self.timestamped, stored)
-        return (self.body_head + b"," + orjson.dumps(extra)[1:]).decode()
+        return (self.body_head + _stored_tail(self.timestamped, stored)).decode()
 
     def as_stored(self, stored: str) -> Statement:
         """The statement as `body` stores it."""
@@ -100,6 +100,12 @@ class Draft:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         facts = (self.id, self.client_id, tuple(self.keys), self.body_head, self.ref_target)
         return _arrived_draft, (*facts, self.voiding, self.timestamped, self.versioned)
+
+
+@functools.lru_cache(maxsize=8)
+def _stored_tail(timestamped: bool, stored: str) -> bytes:
+    """What ends a body: `stored` (and `timestamp`), the same for a whole group's drafts."""
+    return b"," + orjson.dumps(stored_properties(timestamped, stored))[1:]
 
 
 def _arrived_draft(

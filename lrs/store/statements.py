@@ -144,19 +144,16 @@ class StatementQueries:
         return each one's `seq`."""
         if not statements:
             return {}
-        rows = [
-            {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body}
-            for s in statements
-        ]
+        rows = [(s.id, s.stored_ms, s.voided, s.body) for s in statements]
         # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
         # to keep parameter order would make SQLite insert row by row.
         try:
-            result = await self.conn.execute(
-                statement_t.insert().returning(statement_t.c.seq, statement_t.c.id), rows
+            inserted = await dialects.insert_returning(
+                self.conn, statement_t, ["id", "stored_ms", "voided", "body"], rows, ["seq", "id"]
             )
         except IntegrityError as error:
             raise StatementIdTaken(str(error.orig)) from error
-        seq_of = {statement_id: seq for seq, statement_id in result}
+        seq_of = {statement_id: seq for seq, statement_id in inserted}
         index_rows = [
             (kind, value, seq_of[statement.id])
             for statement in statements
