@@ -147,13 +147,11 @@ async def raw_postgres_same_rows(
             [b for _, b, _ in batch],
         )
         seq_of = {row["id"]: row["seq"] for row in inserted}
-        index = [(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys]
-        await conn.execute(
-            "INSERT INTO statement_index (kind, value, seq) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])",
-            [k for k, _, _ in index],
-            [v for _, v, _ in index],
-            [seq for _, _, seq in index],
+        # COPY, as the LRS writes its index rows (lrs.store.dialects.insert_tuples).
+        await conn.copy_records_to_table(
+            "statement_index",
+            records=[(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys],
+            columns=["kind", "value", "seq"],
         )
 
     return await _postgres_writers(url, batches, writers, insert)
