@@ -217,12 +217,12 @@ async def _save_extras(
 async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Outcome]:
     """One transaction for every batch of the group that passes its checks."""
     stored_ms: int | None = None
-    drafts = [d for r in requests for d in r.drafts]
     try:
         # Statements and what they bring (attachments, definitions) are the LRS's own tables.
-        async with ctx.store.write(tables="core", statements=len(drafts)) as tx:
+        async with ctx.store.write(tables="core") as tx:
             # Taken once the write lock is held, so stored order follows commit order.
             stored_ms = ctx.clock.start_write()
+            drafts = [d for r in requests for d in r.drafts]
             # Only ids clients chose can exist already; the LRS's own are fresh UUIDs.
             client_ids = sorted({d.id for d in drafts if d.client_id})
             existing = await tx.statements.get_statements_by_id(client_ids) if client_ids else {}

@@ -7,11 +7,9 @@ import sqlite3
 import time
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
@@ -114,28 +112,13 @@ def lock_schema(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
 
-async def take_write_turn(conn: AsyncConnection, set_aside: int = 0) -> int | None:
+async def take_write_turn(conn: AsyncConnection) -> None:
     """PostgreSQL: one write transaction at a time, across processes, as SQLite's BEGIN IMMEDIATE.
 
     Then a statement's `seq` follows commit order, and its `stored` is taken inside the turn.
-    `set_aside` `seq`s are taken in the same round trip, for statements to be written with
-    them: returns the first (SQLite: None, each row gets its rowid).
     """
-    if conn.dialect.name != "postgresql":
-        return None
-    if not set_aside:
+    if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
-        return None
-    first = await conn.scalar(_PG_TURN_AND_SEQS, {"key": WRITE_LOCK, "count": set_aside})
-    return int(first)
-
-
-# The CTE is scanned before the outer row is made: the turn is held before the `seq`s are taken.
-_PG_TURN_AND_SEQS = text(
-    "WITH turn AS (SELECT pg_advisory_xact_lock(:key))"
-    " SELECT setval(pg_get_serial_sequence('statement', 'seq'),"
-    " nextval(pg_get_serial_sequence('statement', 'seq')) + :count - 1) - :count + 1 FROM turn"
-)
 
 
 async def write_turn_taken(conn: AsyncConnection) -> bool:
@@ -259,13 +242,9 @@ async def insert_tuples(
     if update_on is None:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
-        try:
-            await driver.copy_records_to_table(
-                table.name, records=rows, columns=columns, schema_name=table.schema
-            )
-        except asyncpg.IntegrityConstraintViolationError as error:
-            # As an INSERT through SQLAlchemy would raise it.
-            raise IntegrityError(f"COPY {table.name}", None, error) from error
+        await driver.copy_records_to_table(
+            table.name, records=rows, columns=columns, schema_name=table.schema
+        )
         return
     await conn.exec_driver_sql(
         f"{_unnest_insert(conn, table, columns)}{conflict}", _as_columns(rows)

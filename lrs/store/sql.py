@@ -79,9 +79,7 @@ class SqlStore:
         )
 
     @asynccontextmanager
-    async def write(
-        self, tables: WriteScope = "all", statements: int = 0
-    ) -> AsyncIterator[Transaction]:
+    async def write(self, tables: WriteScope = "all") -> AsyncIterator[Transaction]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
         Write transactions take turns, across processes too (SQLite's BEGIN IMMEDIATE, a
@@ -94,10 +92,6 @@ class SqlStore:
         takes no write turn, and on SQLite, which keeps plugins' tables in a file of their
         own, it takes that file's lock alone, as a transaction writing only the LRS's own
         tables (`"core"`) takes only the main file's. "all" takes both.
-
-        `statements`: how many statements the transaction may store; on PostgreSQL their
-        `seq`s are set aside as the turn is taken, so their rows are written without asking
-        the database for them back.
         """
         scope = await self._scope(tables)
         lock = self._plugins_write_lock if scope == "plugins" else self._write_lock
@@ -107,12 +101,9 @@ class SqlStore:
             elif self.sqlite:
                 conn = await conn.execution_options(sqlite_lock=dialects.SQLITE_LOCK_TABLES[scope])
             async with conn.begin():
-                tx = self._transaction(conn)
                 if scope != "plugins":
-                    first = await dialects.take_write_turn(conn, statements)
-                    if first is not None:
-                        tx.statements.seqs_set_aside = range(first, first + statements)
-                yield tx
+                    await dialects.take_write_turn(conn)
+                yield self._transaction(conn)
 
     async def _scope(self, tables: WriteScope) -> WriteScope:
         """What a write locks. SQLite: one file only where plugins' tables have their own (a

@@ -61,9 +61,6 @@ class StatementQueries:
     def __init__(self, conn: AsyncConnection, engine: AsyncEngine) -> None:
         self.conn = conn
         self.engine = engine
-        # PostgreSQL: `seq`s taken with the write turn for this transaction's statements
-        # (SqlStore.write); else the database gives each its own as it inserts it.
-        self.seqs_set_aside: range | None = None
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -147,10 +144,16 @@ class StatementQueries:
         return each one's `seq`."""
         if not statements:
             return {}
+        rows = [(s.id, s.stored_ms, s.voided, s.body) for s in statements]
+        # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
+        # to keep parameter order would make SQLite insert row by row.
         try:
-            seq_of = await self._insert_statements(statements)
+            inserted = await dialects.insert_returning(
+                self.conn, statement_t, ["id", "stored_ms", "voided", "body"], rows, ["seq", "id"]
+            )
         except IntegrityError as error:
             raise StatementIdTaken(str(error.orig)) from error
+        seq_of = {statement_id: seq for seq, statement_id in inserted}
         index_rows = [
             (kind, value, seq_of[statement.id])
             for statement in statements
@@ -159,29 +162,6 @@ class StatementQueries:
         # About ten rows a statement: plain tuples straight to the driver.
         await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
         return seq_of
-
-    async def _insert_statements(self, statements: list[NewStatement]) -> dict[str, int]:
-        """Insert the statement rows; return each one's `seq`."""
-        aside = self.seqs_set_aside
-        if aside is not None and len(aside) >= len(statements):
-            seqs, self.seqs_set_aside = aside[: len(statements)], aside[len(statements) :]
-            rows = [
-                (seq, s.id, s.stored_ms, s.voided, s.body)
-                for seq, s in zip(seqs, statements, strict=True)
-            ]
-            columns = ["seq", "id", "stored_ms", "voided", "body"]
-            await dialects.insert_tuples(self.conn, statement_t, columns, rows)
-            return {s.id: seq for seq, s in zip(seqs, statements, strict=True)}
-        # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
-        # to keep parameter order would make SQLite insert row by row.
-        inserted = await dialects.insert_returning(
-            self.conn,
-            statement_t,
-            ["id", "stored_ms", "voided", "body"],
-            [(s.id, s.stored_ms, s.voided, s.body) for s in statements],
-            ["seq", "id"],
-        )
-        return {statement_id: seq for seq, statement_id in inserted}
 
     async def void_statements(self, ids: list[str]) -> None:
         for chunk in chunks(ids, CHUNK):
