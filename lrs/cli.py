@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
@@ -87,6 +89,17 @@ def serve(
     except ValueError as error:
         typer.echo(f"error: LRS_PLUGINS: {error}", err=True)
         raise typer.Exit(2) from None
+    try:
+        with _stopped_by_sigterm():
+            _serve_with_helpers(settings, host, port, workers)
+    except _Stopped:
+        # Die of the signal, as uvicorn would have, now that the helpers have stopped too.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+
+def _serve_with_helpers(settings: Settings, host: str, port: int, workers: int) -> None:
+    """uvicorn, beside the writer and background processes, which stop when it returns."""
     with writer_process(settings) as socket_path, background_process(settings) as background:
         # The workers build their settings from the environment (create_app_from_env).
         os.environ["LRS_WRITER_SOCKET"] = socket_path
@@ -101,6 +114,29 @@ def serve(
             log_level=settings.log_level,
             proxy_headers=True,
         )
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: unwind, stopping the helper processes on the way out."""
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into _Stopped while the block runs.
+
+    uvicorn handles SIGTERM itself while it serves, then, shut down, raises it again for the
+    handler it found: by default that kills the process on the spot, leaving its writer and
+    background processes running until they notice (lrs.supervisor.stop_when_orphaned).
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @db_app.command("upgrade")

@@ -1,14 +1,18 @@
-"""The `lrs` command as operators and scripts use it: credentials and the schema."""
+"""The `lrs` command as operators and scripts use it: credentials, the schema, stopping."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from lrs.cli import app
+from tests.lrs.lrs_process import helper_pids, prepare_database, start_lrs
 
 
 @pytest.fixture
@@ -74,3 +78,35 @@ def test_serve_refuses_an_unknown_plugin_before_serving(
     monkeypatch.setenv("LRS_PLUGINS", "courses,certificats")
     code, out = run("serve", "--port", "1")
     assert code == 2 and "unknown plugin(s) certificats" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_server_has_stopped_its_helper_processes(tmp_path: Path, workers: int) -> None:
+    """SIGTERM (docker stop, systemd) stops `lrs serve`: by the time it has exited, its writer
+    and background processes have too, and write nothing after it."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/lrs.sqlite3"
+    asyncio.run(prepare_database(database_url))
+    server = start_lrs(database_url, tmp_path / "serve.log", workers)
+    try:
+        helpers: list[int] = []
+        deadline = time.monotonic() + 10
+        while len(helpers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            helpers = [
+                *helper_pids(server.process.pid, "lrs-writer"),
+                *helper_pids(server.process.pid, "lrs-background"),
+            ]
+        assert len(helpers) == 2
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert [pid for pid in helpers if _running(pid)] == []
+    finally:
+        server.stop()
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (a zombie, ended but not yet reaped by init, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
