@@ -25,10 +25,11 @@ CHUNK = 500
 
 
 class StatementIdTaken(Exception):
-    """Another transaction committed a statement with one of these ids after ours looked.
+    """The unique index refused one of these ids: another transaction stored it after ours
+    looked.
 
-    PostgreSQL transactions run side by side, so two requests can both find an id free; the
-    unique index refuses the second insert. (SQLite writers are serialised: never raised.)
+    Statements' writers take turns (SqlStore.write), so it is not expected; the group commit
+    still answers it by storing each batch again on its own rather than failing them all.
     """
 
 
