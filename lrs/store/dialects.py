@@ -7,9 +7,11 @@ import sqlite3
 import time
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
 
@@ -242,9 +244,13 @@ async def insert_tuples(
     if update_on is None:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
-        await driver.copy_records_to_table(
-            table.name, records=rows, columns=columns, schema_name=table.schema
-        )
+        try:
+            await driver.copy_records_to_table(
+                table.name, records=rows, columns=columns, schema_name=table.schema
+            )
+        except asyncpg.IntegrityConstraintViolationError as error:
+            # What an INSERT through SQLAlchemy raises (a duplicate key, say).
+            raise IntegrityError(f"COPY {table.name}", None, error) from error
         return
     await conn.exec_driver_sql(
         f"{_unnest_insert(conn, table, columns)}{conflict}", _as_columns(rows)
