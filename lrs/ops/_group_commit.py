@@ -243,12 +243,33 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
                 ]
             )
             await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
+            await _pass_keys_to_earlier_referrers(tx, state, new_client_ids)
             definitions = await _save_extras(tx, ctx, requests, outcomes)
     finally:
         if stored_ms is not None:
             ctx.clock.finish_write(stored_ms)
     ctx.remember_definitions(definitions)  # only once committed
     return [_as_committed(o, seq_of, voided_now, voided_early) for o in outcomes]
+
+
+async def _pass_keys_to_earlier_referrers(
+    tx: Transaction, state: _GroupState, new_ids: list[str]
+) -> None:
+    """Statements stored before the statement their StatementRef targets (a site syncing
+    late): now that it is here, they match its filters too, and so do statements targeting
+    them (Communication 2.1.3). Only an id a client chose can be named before it is stored."""
+    passing = {i: index.inherited_keys(state.keys_of(i)) for i in new_ids}
+    rows: list[tuple[str, str, int]] = []
+    for _ in range(MAX_REF_DEPTH):
+        if not passing:
+            break
+        referrers = await tx.statements.find_referrers(sorted(passing))
+        onward: dict[str, set[index.IndexKey]] = {}
+        for target, seq, referrer in referrers:
+            rows += [(kind, value, seq) for kind, value in passing[target]]
+            onward.setdefault(referrer, set()).update(passing[target])
+        passing = onward
+    await tx.statements.add_index_keys(rows)
 
 
 def _as_committed(

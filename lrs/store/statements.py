@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from lrs.store import dialects
 from lrs.store.chunking import chunks
 from lrs.store.tables import ActivityRow, AttachmentRow, StatementIndexRow, StatementRow
-from lrs.xapi.index import VOIDS, IndexKey
+from lrs.xapi.index import TARGETS, VOIDS, IndexKey
 from lrs.xapi.query import Filter, StatementQuery
 
 statement_t = StatementRow.__table__  # type: ignore[attr-defined]
@@ -163,6 +163,27 @@ class StatementQueries:
         # About ten rows a statement: plain tuples straight to the driver.
         await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
         return seq_of
+
+    async def find_referrers(self, target_ids: list[str]) -> list[tuple[str, int, str]]:
+        """(target id, seq, id) of the stored statements whose StatementRef names a target."""
+        i, s = index_t, statement_t
+        found: list[tuple[str, int, str]] = []
+        for chunk in chunks(target_ids, CHUNK):
+            rows = await self.conn.execute(
+                select(i.c.value, s.c.seq, s.c.id)
+                .join(s, s.c.seq == i.c.seq)
+                .where(i.c.kind == TARGETS, i.c.value.in_(chunk))
+            )
+            found += [(target, seq, statement_id) for target, seq, statement_id in rows]
+        return found
+
+    async def add_index_keys(self, rows: list[tuple[str, str, int]]) -> None:
+        """(kind, value, seq) rows for stored statements; those already there are kept."""
+        if rows:
+            await self.conn.execute(
+                dialects.insert_ignoring_duplicates(self.engine, index_t),
+                [{"kind": kind, "value": value, "seq": seq} for kind, value, seq in set(rows)],
+            )
 
     async def void_statements(self, ids: list[str]) -> None:
         for chunk in chunks(ids, CHUNK):

@@ -20,6 +20,7 @@ RELATED_ACTIVITY = "activity+"  # context activities, SubStatement (`related_act
 REGISTRATION = "registration"
 AUTHORITY = "authority"  # the credential that stored it, for statements/read/mine
 VOIDS = "voids"  # the statement a voiding statement voids
+TARGETS = "targets"  # the statement a StatementRef targets (to find it when the target comes)
 
 # Kinds a statement targeting another by StatementRef also matches through its target (2.1.3).
 INHERITED_KINDS = (AGENT, RELATED_AGENT, VERB, ACTIVITY, RELATED_ACTIVITY, REGISTRATION)
@@ -189,8 +190,10 @@ def index_keys(statement: Statement, credential_key: str) -> set[IndexKey]:
     if isinstance(context, dict) and isinstance(context.get("registration"), str):
         keys.add((REGISTRATION, context["registration"].lower()))
     target = ref_target_key(statement)
-    if target is not None and is_voiding(statement):
-        keys.add((VOIDS, target))
+    if target is not None:
+        keys.add((TARGETS, target))
+        if is_voiding(statement):
+            keys.add((VOIDS, target))
     return keys
 
 

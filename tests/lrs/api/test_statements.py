@@ -570,6 +570,53 @@ async def test_statement_refs_are_found_through_their_targets(client: httpx.Asyn
     assert await query_ids(client, activity=COURSE, since=comment_stored) == [reply]
 
 
+async def test_a_statement_ref_stored_before_its_target_is_found_through_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """A site syncing late: the trainer's confirmation arrives before the learner's record it
+    targets. Once the record is stored, filters that match it match the confirmation too, and
+    a reply to the confirmation (2.1.3, recursively)."""
+    target = str(uuid.uuid4())
+    registration = str(uuid.uuid4())
+    (confirmation,) = await post(
+        client,
+        statement(
+            actor=BOB,
+            verb={"id": "http://adlnet.gov/expapi/verbs/confirmed"},
+            object={"objectType": "StatementRef", "id": target},
+        ),
+    )
+    (reply,) = await post(
+        client,
+        statement(
+            actor=CHEN,
+            verb={"id": "http://adlnet.gov/expapi/verbs/responded"},
+            object={"objectType": "StatementRef", "id": confirmation},
+        ),
+    )
+    assert await query_ids(client, registration=registration) == []
+    await post(client, statement(id=target, context={"registration": registration}))
+
+    expected = {target, confirmation, reply}
+    assert set(await query_ids(client, registration=registration)) == expected
+    assert set(await query_ids(client, agent=agent_param(AMINA))) == expected
+    assert set(await query_ids(client, verb=COMPLETED)) == expected
+    assert set(await query_ids(client, activity=COURSE, related_activities="true")) == expected
+    # Their own properties still count, and only theirs for what the target lacks.
+    assert set(await query_ids(client, agent=agent_param(BOB))) == {confirmation, reply}
+
+
+async def test_a_target_and_its_statement_ref_in_one_batch_find_each_other(
+    client: httpx.AsyncClient,
+) -> None:
+    """Whatever their order in the batch."""
+    target = str(uuid.uuid4())
+    registration = str(uuid.uuid4())
+    ref = statement(actor=BOB, object={"objectType": "StatementRef", "id": target})
+    await post(client, ref, statement(id=target, context={"registration": registration}))
+    assert len(await query_ids(client, registration=registration)) == 2
+
+
 async def test_statements_voiding_a_match_are_returned_by_the_filter(
     client: httpx.AsyncClient,
 ) -> None:

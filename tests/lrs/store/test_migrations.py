@@ -211,3 +211,28 @@ async def test_plugin_tables_are_created_beside_the_core(store: SqlStore) -> Non
             assert (await conn.execute(select(plugin_table.c.note))).scalars().all() == ["kept"]
     finally:
         SQLModel.metadata.remove(plugin_table)
+
+
+async def test_statement_refs_stored_before_0003_find_a_target_stored_after(
+    store: SqlStore,
+) -> None:
+    """Revision 0003 indexes what existing StatementRefs target, so a target that arrives
+    after the upgrade passes its filter keys to them (Communication 2.1.3)."""
+    await store.create_schema("0002")
+    ctx = _context(store)
+    record = _learning_record(3)
+    confirmation = statement(
+        id=str(uuid.uuid4()),
+        verb={"id": "http://adlnet.gov/expapi/verbs/confirmed"},
+        object={"objectType": "StatementRef", "id": record["id"]},
+    )
+    await save_statements(ctx, [confirmation], WRITER, "1.0.3")
+    async with store.write() as tx:  # as the LRS stored it before revision 0003
+        await tx.conn.execute(text("DELETE FROM statement_index WHERE kind = 'targets'"))
+
+    await store.create_schema()
+    await save_statements(ctx, [record], WRITER, "1.0.3")
+
+    registration = record["context"]["registration"]
+    found = await _ids(ctx, {"registration": registration})
+    assert sorted(found) == sorted([record["id"], confirmation["id"]])
