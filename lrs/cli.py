@@ -130,6 +130,8 @@ def _stopped_by_sigterm() -> Iterator[None]:
     """
 
     def stop(signum: int, frame: object) -> None:
+        # A second SIGTERM while the helpers stop ends the process at once, as it asks.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise _Stopped
 
     previous = signal.signal(signal.SIGTERM, stop)
