@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import socket
@@ -23,6 +24,12 @@ LRS = str(ROOT / ".venv" / "bin" / "lrs")
 POSTGRES_ADMIN_URL = os.environ.get(
     "LRS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+# The server counts as started once its processes use under a tenth of a core for two samples.
+QUIET_SAMPLE_SECONDS = 0.25
+QUIET_CPU_SHARE = 0.1
+QUIET_WAIT_SECONDS = 30.0
 
 
 def free_port() -> int:
@@ -115,6 +122,41 @@ def server_cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_and_name(pid: int) -> tuple[float, str] | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name
+
+
+def cpu_by_process(pid: int) -> dict[int, tuple[float, str]]:
+    """CPU seconds so far, and name (`comm`: lrs, lrs-writer, lrs-background...), of the
+    server's processes and of every PostgreSQL process of this machine (its backends
+    included), by pid: two snapshots show which process a run's CPU went to."""
+    pids = set(server_pids(pid))
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.add(int(entry.name))
+    found = {one: _cpu_and_name(one) for one in pids}
+    return {one: value for one, value in found.items() if value is not None}
+
+
+def cpu_spent_by_name(
+    before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]]
+) -> dict[str, float]:
+    """CPU seconds spent between two `cpu_by_process` snapshots, summed by process name (a
+    process started meanwhile counts from zero; one that ended meanwhile is not seen)."""
+    spent: dict[str, float] = {}
+    for one, (seconds, name) in after.items():
+        earlier = before.get(one, (0.0, name))[0]
+        spent[name] = spent.get(name, 0.0) + seconds - earlier
+    return spent
+
+
 def _largest_rss_mb(pid: int) -> float:
     """The largest RSS among the process and its children, in MB (per process, as the goal says)."""
     largest = 0.0
@@ -155,6 +197,7 @@ def running_server(
     server = Server(f"http://127.0.0.1:{port}/xapi", (key, secret), process)
     try:
         _wait_ready(server)
+        _wait_quiet(server)
         server.watch_memory()
         yield server
     finally:
@@ -177,6 +220,21 @@ def _wait_ready(server: Server) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError("the LRS did not start")
+
+
+def _wait_quiet(server: Server) -> None:
+    """Wait until the server's processes have finished starting: its helpers start beside the
+    workers (the plugins' background process loads the catalogue...) and would otherwise
+    spend the first second of a measured run doing so."""
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
+    quiet_in_a_row = 0
+    spent = server_cpu_seconds(server.process.pid)
+    while quiet_in_a_row < 2 and time.monotonic() < deadline:
+        time.sleep(QUIET_SAMPLE_SECONDS)
+        now = server_cpu_seconds(server.process.pid)
+        quiet = now - spent < QUIET_CPU_SHARE * QUIET_SAMPLE_SECONDS
+        quiet_in_a_row = quiet_in_a_row + 1 if quiet else 0
+        spent = now
 
 
 async def post_bodies(

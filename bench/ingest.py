@@ -33,7 +33,14 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _server import append_results, fresh_database, post_bodies, running_server
+from _server import (
+    append_results,
+    cpu_by_process,
+    cpu_spent_by_name,
+    fresh_database,
+    post_bodies,
+    running_server,
+)
 from _statements import moodle_statement
 
 from lrs.store.dialects import SQLITE_WAL_AUTOCHECKPOINT_PAGES
@@ -50,10 +57,14 @@ def make_batches(total: int, batch: int) -> list[Batch]:
     return [statements[i : i + batch] for i in range(0, total, batch)]
 
 
-async def post_all(url: str, auth: tuple[str, str], batches: list[Batch], clients: int) -> float:
-    """Seconds to post every batch with `clients` concurrent connections; any non-200 aborts."""
+def request_bodies(batches: list[Batch]) -> list[bytes]:
+    """Each batch as a POST body: a JSON array, or one statement where batches hold one."""
     single = all(len(b) == 1 for b in batches)
-    bodies = [orjson.dumps(b[0] if single else b) for b in batches]
+    return [orjson.dumps(b[0] if single else b) for b in batches]
+
+
+async def post_all(url: str, auth: tuple[str, str], bodies: list[bytes], clients: int) -> float:
+    """Seconds to post every body with `clients` concurrent connections; any non-200 aborts."""
     started = time.perf_counter()
     await post_bodies(url + "/statements", auth, bodies, clients)
     return time.perf_counter() - started
@@ -283,7 +294,11 @@ def main() -> None:
             fresh_database(args.engine, Path(tmp)) as (lrs_url, _),
             running_server(lrs_url, args.workers) as server,
         ):
-            lrs_seconds = asyncio.run(post_all(server.url, server.auth, batches, args.clients))
+            bodies = request_bodies(batches)
+            cpu_before, client_before = cpu_by_process(server.process.pid), time.process_time()
+            lrs_seconds = asyncio.run(post_all(server.url, server.auth, bodies, args.clients))
+            cpu_spent = cpu_spent_by_name(cpu_before, cpu_by_process(server.process.pid))
+            cpu_spent["this client"] = time.process_time() - client_before
             peak_rss = server.peak_rss_mb
         same_after = raw_same_rows_seconds(args.engine, Path(tmp), same_rows, args.clients)
         with fresh_database(args.engine, Path(tmp)) as (_, raw_url):
@@ -308,8 +323,17 @@ def main() -> None:
     print(f"(same rows: one statement row and {index_rows:.1f} index rows a statement)")
     before, after = count / same_before, count / same_after
     print(f"(raw same rows before and after the LRS's run: {before:,.0f} and {after:,.0f}/s)")
+    print(cpu_line(cpu_spent, count))
     if args.write_results:
-        append_results("Ingestion", table)
+        append_results("Ingestion", [*table, "", cpu_line(cpu_spent, count)])
+
+
+def cpu_line(spent: dict[str, float], count: int) -> str:
+    """Where the LRS run's CPU went, in microseconds a statement, by process name: on two
+    cores, whichever process one write after another waits on sets the pace."""
+    parts = [f"{name} {seconds / count * 1e6:.1f}" for name, seconds in spent.items()]
+    total = sum(spent.values()) / count * 1e6
+    return f"(CPU a statement during the LRS run, us: {', '.join(sorted(parts))}; all {total:.1f})"
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _server import append_results, fresh_database, latency_table, running_server
 from _statements import VERBS, moodle_statement
-from ingest import post_all
+from ingest import post_all, request_bodies
 
 HEADERS = {"X-Experience-API-Version": "1.0.3"}
 
@@ -39,7 +39,7 @@ async def fill(url: str, auth: tuple[str, str], total: int) -> tuple[float, list
         statements = [moodle_statement(rng) for _ in range(min(chunk, total - start))]
         sample += rng.sample(statements, min(50, len(statements)))
         batches = [statements[i : i + 500] for i in range(0, len(statements), 500)]
-        seconds += await post_all(url, auth, batches, 8)
+        seconds += await post_all(url, auth, request_bodies(batches), 8)
     return seconds, sample
 
 
