@@ -331,7 +331,11 @@ def main() -> None:
 def cpu_line(spent: dict[str, float], count: int) -> str:
     """Where the LRS run's CPU went, in microseconds a statement, by process name: on two
     cores, whichever process one write after another waits on sets the pace."""
-    parts = [f"{name} {seconds / count * 1e6:.1f}" for name, seconds in spent.items()]
+    parts = [
+        f"{name} {seconds / count * 1e6:.1f}"
+        for name, seconds in spent.items()
+        if seconds / count >= 0.05e-6  # helpers such as multiprocessing's resource tracker
+    ]
     total = sum(spent.values()) / count * 1e6
     return f"(CPU a statement during the LRS run, us: {', '.join(sorted(parts))}; all {total:.1f})"
 
