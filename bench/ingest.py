@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from _server import (
 from _statements import moodle_statement
 
 from lrs.store.dialects import SQLITE_WAL_AUTOCHECKPOINT_PAGES
+from lrs.store.pg_copy import INDEX_COLUMNS, index_row_heads, index_rows_payload
 from lrs.store.sql import SqlStore
 from lrs.xapi.index import index_keys
 from lrs.xapi.prepare import Authority, authority_agent, prepare_statement
@@ -148,8 +149,11 @@ async def raw_postgres_same_rows(
     lrs_url: str, url: str, batches: list[list[LrsRow]], writers: int
 ) -> float:
     await create_lrs_schema(lrs_url)
+    # Index rows encoded before the clock starts, as the LRS's workers encode them before
+    # the write (lrs.store.pg_copy); each insert adds the seqs and COPYs them.
+    encoded = [[(i, b, index_row_heads(keys)) for i, b, keys in batch] for batch in batches]
 
-    async def insert(conn: Any, batch: list[LrsRow]) -> None:
+    async def insert(conn: Any, batch: list[tuple[str, str, list[bytes]]]) -> None:
         inserted = await conn.fetch(
             "INSERT INTO statement (id, stored_ms, voided, body) "
             "SELECT i, $2, false, b FROM unnest($1::text[], $3::text[]) AS t(i, b) "
@@ -159,14 +163,16 @@ async def raw_postgres_same_rows(
             [b for _, b, _ in batch],
         )
         seq_of = {row["id"]: row["seq"] for row in inserted}
-        # COPY, as the LRS writes its index rows (lrs.store.dialects.insert_tuples).
-        await conn.copy_records_to_table(
-            "statement_index",
-            records=[(k, v, seq_of[i]) for i, _, keys in batch for k, v in keys],
-            columns=["kind", "value", "seq"],
+        payload = index_rows_payload((seq_of[i], heads) for i, _, heads in batch)
+
+        async def source() -> AsyncIterator[bytes]:
+            yield payload
+
+        await conn.copy_to_table(
+            "statement_index", source=source(), columns=list(INDEX_COLUMNS), format="binary"
         )
 
-    return await _postgres_writers(url, batches, writers, insert)
+    return await _postgres_writers(url, encoded, writers, insert)
 
 
 async def _postgres_writers(

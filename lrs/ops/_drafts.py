@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from lrs.errors import BadRequest
+from lrs.store.sql import IndexRowEncoder
 from lrs.types import Statement
 from lrs.xapi import activities, index, jsonio
 from lrs.xapi.prepare import Authority, prepare_statement, stored_properties, without_version
@@ -44,6 +45,7 @@ class Draft:
         "body_head",
         "client_id",
         "id",
+        "index_heads",
         "keys",
         "ref_target",
         "timestamped",
@@ -57,10 +59,13 @@ class Draft:
         prepared: Statement,
         keys: set[index.IndexKey],
         body_head: bytes,
+        index_heads: list[bytes] | None = None,
     ) -> None:
         self.id = str(prepared["id"])
         self.client_id = "id" in sent  # only ids clients chose can be stored already
         self.keys = keys  # its own filter keys, before any StatementRef inheritance
+        # Its index rows as the store encodes them ahead (SqlStore.index_row_encoder), or None.
+        self.index_heads = index_heads
         self.body_head = body_head  # the prepared statement as JSON, its closing brace cut off
         self.ref_target = index.ref_target_key(prepared)
         self.voiding = index.is_voiding(prepared)
@@ -97,9 +102,20 @@ class Draft:
         """The statement as `body` stores it."""
         return {**self.prepared, **stored_properties(self.timestamped, stored)}
 
+    @property
+    def plain(self) -> bool:
+        """Neither a StatementRef nor a statement with an id of the client's: nothing in a
+        group can inherit its keys or pass it theirs, so its encoded index rows are its
+        keys' only use."""
+        return not self.client_id and self.ref_target is None
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        facts = (self.id, self.client_id, tuple(self.keys), self.body_head, self.ref_target)
-        return _arrived_draft, (*facts, self.voiding, self.timestamped, self.versioned)
+        # A plain draft's keys do not cross when its index rows are encoded: they would
+        # double what is pickled and unpickled, and the writer has no use for them.
+        keys = () if self.index_heads is not None and self.plain else tuple(self.keys)
+        facts = (self.id, self.client_id, keys, self.body_head, self.ref_target)
+        flags = (self.voiding, self.timestamped, self.versioned)
+        return _arrived_draft, (*facts, *flags, self.index_heads)
 
 
 @functools.lru_cache(maxsize=8)
@@ -117,12 +133,14 @@ def _arrived_draft(
     voiding: bool,
     timestamped: bool,
     versioned: bool,
+    index_heads: list[bytes] | None,
 ) -> Draft:
     """A draft as unpickled: its statement is decoded from JSON when first asked for."""
     draft = Draft.__new__(Draft)
     draft.id, draft.client_id, draft.keys = statement_id, client_id, set(keys)
     draft.body_head, draft.ref_target = body_head, ref_target
     draft.voiding, draft.timestamped, draft.versioned = voiding, timestamped, versioned
+    draft.index_heads = index_heads
     draft._sent, draft._prepared = None, None
     return draft
 
@@ -158,19 +176,31 @@ def check_unique_ids(statements: list[Statement]) -> None:
             seen.add(lowered)
 
 
-def make_drafts(statements: list[Statement], writer: Writer, version: str) -> list[Draft]:
+def make_drafts(
+    statements: list[Statement],
+    writer: Writer,
+    version: str,
+    encode_index: IndexRowEncoder | None = None,
+) -> list[Draft]:
     drafts = []
     for sent in statements:
         prepared = prepare_statement(sent, writer.authority, version)
         body_head = jsonio.dumps(prepared, f"statement {prepared['id']}")[:-1]
         keys = index.index_keys(prepared, writer.authority.credential_key)
-        drafts.append(Draft(sent, prepared, keys, body_head))
+        heads = encode_index(keys) if encode_index is not None else None
+        drafts.append(Draft(sent, prepared, keys, body_head, heads))
     return drafts
 
 
 def make_request(
-    statements: list[Statement], writer: Writer, version: str, attachments: list[Attachment]
+    statements: list[Statement],
+    writer: Writer,
+    version: str,
+    attachments: list[Attachment],
+    encode_index: IndexRowEncoder | None = None,
 ) -> BatchRequest:
-    drafts = make_drafts(statements, writer, version)
+    """The batch ready for a write; `encode_index` encodes each statement's index rows
+    before it (SqlStore.index_row_encoder), off the writes' turn."""
+    drafts = make_drafts(statements, writer, version, encode_index)
     definitions = activities.definitions_in([d.prepared for d in drafts])
     return BatchRequest(drafts, writer, attachments, definitions)

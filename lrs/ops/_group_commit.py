@@ -191,10 +191,16 @@ def _check_batches(
             continue
         outcomes.append(Stored(new, sorted(voided), stored_ms))
         voided_by_group |= voided
-        rows += [
-            NewStatement(d.id, stored_ms, False, d.body(stored), frozenset(keys[d.id])) for d in new
-        ]
+        rows += [_new_statement(d, stored_ms, stored, keys[d.id]) for d in new]
     return outcomes, rows, voided_by_group
+
+
+def _new_statement(
+    draft: Draft, stored_ms: int, stored: str, keys: set[index.IndexKey]
+) -> NewStatement:
+    # Its index rows encoded by the worker are its own keys': a StatementRef's inherit more.
+    heads = draft.index_heads if draft.ref_target is None else None
+    return NewStatement(draft.id, stored_ms, False, draft.body(stored), frozenset(keys), heads)
 
 
 async def _save_extras(
@@ -235,12 +241,7 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
             )
             voided_now = voided_by_group | voided_early
             seq_of = await tx.statements.save_statements(
-                [
-                    r
-                    if r.id not in voided_now
-                    else NewStatement(r.id, r.stored_ms, True, r.body, r.keys)
-                    for r in rows
-                ]
+                [r if r.id not in voided_now else replace(r, voided=True) for r in rows]
             )
             await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
             await _pass_keys_to_earlier_referrers(tx, state, new_client_ids)

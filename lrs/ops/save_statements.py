@@ -32,7 +32,8 @@ async def save_statements(
     at all; listeners hear of each batch once it is committed.
     """
     check_unique_ids(statements)
-    request = make_request(statements, writer, version, attachments or [])
+    encode_index = ctx.store.index_row_encoder()
+    request = make_request(statements, writer, version, attachments or [], encode_index)
     if ctx.committer is None:
         ctx.committer = _committer(ctx)
     stored = await ctx.committer.store(request)

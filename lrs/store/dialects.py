@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -242,16 +244,47 @@ async def insert_tuples(
         await conn.exec_driver_sql(sql, rows)
         return
     if update_on is None:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        try:
+        driver = await _driver(conn)
+        with _copy_errors(table):
             await driver.copy_records_to_table(
                 table.name, records=rows, columns=columns, schema_name=table.schema
             )
-        except asyncpg.IntegrityConstraintViolationError as error:
-            # What an INSERT through SQLAlchemy raises (a duplicate key, say).
-            raise IntegrityError(f"COPY {table.name}", None, error) from error
         return
     await conn.exec_driver_sql(
         f"{_unnest_insert(conn, table, columns)}{conflict}", _as_columns(rows)
     )
+
+
+async def copy_binary(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], payload: bytes
+) -> None:
+    """PostgreSQL: COPY rows already encoded in the binary format (lrs.store.pg_copy)."""
+    driver = await _driver(conn)
+
+    async def source() -> AsyncIterator[bytes]:
+        yield payload
+
+    with _copy_errors(table):
+        await driver.copy_to_table(
+            table.name,
+            source=source(),
+            columns=list(columns),
+            schema_name=table.schema,
+            format="binary",
+        )
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver
+
+
+@contextmanager
+def _copy_errors(table: Table) -> Iterator[None]:
+    """A COPY's constraint violation raised as an INSERT through SQLAlchemy raises it (a
+    duplicate key, say)."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(f"COPY {table.name}", None, error) from error

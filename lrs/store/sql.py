@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -17,10 +17,14 @@ from lrs.store import dialects, migrate
 from lrs.store.agents import AgentQueries
 from lrs.store.credentials import CredentialQueries
 from lrs.store.documents import DocumentQueries
+from lrs.store.pg_copy import index_row_heads
 from lrs.store.statements import StatementQueries, statement_t
 
 # PostgreSQL ends a session idle this long inside a transaction (see _engine_options).
 IDLE_IN_TRANSACTION_MS = 60_000
+
+# Encodes a statement's (kind, value) index keys for its write (SqlStore.index_row_encoder).
+IndexRowEncoder = Callable[[Iterable[tuple[str, str]]], list[bytes]]
 
 # Which tables a write transaction writes (SqlStore.write).
 WriteScope = Literal["all", "core", "plugins"]
@@ -57,6 +61,11 @@ class SqlStore:
         # Whether plugins' tables are in their own file (a database made before they moved
         # keeps them in the main one); known once a plugins-only write asks.
         self._plugins_apart: bool | None = None
+
+    def index_row_encoder(self) -> IndexRowEncoder | None:
+        """How a statement's index rows are encoded before its write, by whoever prepares it
+        (PostgreSQL: pg_copy.index_row_heads), or None where they are not (SQLite)."""
+        return None if self.sqlite else index_row_heads
 
     async def create_schema(self, revision: str = migrate.HEAD) -> tuple[str | None, str | None]:
         """Create or upgrade the schema: core migrations, then plugins' missing tables.

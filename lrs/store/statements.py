@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from lrs.store import dialects
 from lrs.store.chunking import chunks
+from lrs.store.pg_copy import INDEX_COLUMNS, index_row_heads, index_rows_payload
 from lrs.store.tables import ActivityRow, AttachmentRow, StatementIndexRow, StatementRow
 from lrs.xapi.index import TARGETS, VOIDS, IndexKey
 from lrs.xapi.query import Filter, StatementQuery
@@ -35,11 +37,16 @@ class StatementIdTaken(Exception):
 
 @dataclass(frozen=True)
 class NewStatement:
+    """A statement to insert. On PostgreSQL, `index_heads`, when given, are its index rows
+    already encoded (pg_copy.index_row_heads of exactly its keys; `keys` may then be left
+    empty)."""
+
     id: str
     stored_ms: int
     voided: bool
     body: str
     keys: frozenset[IndexKey]
+    index_heads: Sequence[bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,13 +162,25 @@ class StatementQueries:
         except IntegrityError as error:
             raise StatementIdTaken(str(error.orig)) from error
         seq_of = {statement_id: seq for seq, statement_id in inserted}
-        index_rows = [
-            (kind, value, seq_of[statement.id])
+        if dialects.is_sqlite(self.engine):
+            index_rows = [
+                (kind, value, seq_of[statement.id])
+                for statement in statements
+                for kind, value in statement.keys
+            ]
+            # About ten rows a statement: plain tuples straight to the driver.
+            await dialects.insert_tuples(self.conn, index_t, list(INDEX_COLUMNS), index_rows)
+            return seq_of
+        payload = index_rows_payload(
+            (
+                seq_of[statement.id],
+                statement.index_heads
+                if statement.index_heads is not None
+                else index_row_heads(statement.keys),
+            )
             for statement in statements
-            for kind, value in statement.keys
-        ]
-        # About ten rows a statement: plain tuples straight to the driver.
-        await dialects.insert_tuples(self.conn, index_t, ["kind", "value", "seq"], index_rows)
+        )
+        await dialects.copy_binary(self.conn, index_t, INDEX_COLUMNS, payload)
         return seq_of
 
     async def find_referrers(self, target_ids: list[str]) -> list[tuple[str, int, str]]:

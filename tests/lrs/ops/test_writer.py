@@ -155,6 +155,37 @@ async def test_what_resends_refs_and_definitions_need_crosses_to_the_writer(
     assert (await get_activity(lrs, course))["definition"] == defined["definition"]
 
 
+async def test_statements_without_ids_are_found_by_every_filter_through_the_writer(
+    lrs: LrsContext, workers: list[LrsContext]
+) -> None:
+    # On PostgreSQL, a statement the LRS names crosses with its index rows already encoded
+    # and without its keys (lrs.store.pg_copy): each filter must still find it.
+    registration = str(uuid.uuid4())
+    course = "https://moodle.example.org/course/view.php?id=9"
+    sent = statement(
+        context={"registration": registration, "contextActivities": {"grouping": [{"id": course}]}}
+    )
+    other = statement(
+        actor={"mbox": "mailto:kofi@example.org"},
+        verb={"id": "http://adlnet.gov/expapi/verbs/attempted"},
+        object={"id": "https://acbc.iom.int/courses/ibm-102"},
+    )
+    ids = await save_statements(workers[0], [sent, other], writer(), "1.0.3")
+    filters = {
+        "agent": orjson.dumps(sent["actor"]).decode(),
+        "verb": sent["verb"]["id"],
+        "activity": sent["object"]["id"],
+        "registration": registration.upper(),
+    }
+    for name, value in filters.items():
+        query = parse_query({name: value}, "1.0.3", 100, 100)
+        page = await find_statements(lrs, query, Reader("key-moodle", only_mine=False), [])
+        assert [orjson.loads(b)["id"] for b in page.statements_json] == [ids[0]], name
+    related = parse_query({"activity": course, "related_activities": "true"}, "1.0.3", 100, 100)
+    page = await find_statements(lrs, related, Reader("key-moodle", only_mine=False), [])
+    assert [orjson.loads(b)["id"] for b in page.statements_json] == [ids[0]]
+
+
 async def test_a_worker_whose_writer_stopped_answers_503(
     workers: list[LrsContext], running_writer: asyncio.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
