@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import platform
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -240,33 +242,49 @@ def _wait_quiet(server: Server) -> None:
 async def post_bodies(
     statements_url: str, auth: tuple[str, str], bodies: list[bytes], clients: int
 ) -> None:
-    """POST every body from `clients` concurrent connections; any answer but 200 aborts.
+    """POST every body from `clients` concurrent keep-alive connections; any answer but 200
+    aborts.
 
-    aiohttp, not httpx: the load generator shares the LRS's two cores, and httpx spent about
-    24 us of CPU a statement posting 100-statement batches, aiohttp about a third of that
-    (bench/RESULTS.md). The LRS's figures are the LRS's, not its client's.
+    A few lines of HTTP/1.1 on asyncio streams rather than a client library: the load
+    generator shares the LRS's two cores, and what it spends is taken from the LRS's figures
+    (httpx spent ~24 us of CPU a statement posting 100-statement batches, aiohttp ~7, this
+    ~1: bench/RESULTS.md).
     """
-    import aiohttp
+    url = urlsplit(statements_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    head = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Basic {token}\r\nX-Experience-API-Version: 1.0.3\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
+    pending = list(reversed(bodies))
 
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json"}
-    basic = aiohttp.BasicAuth(*auth)
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while pending:
+                body = pending.pop()
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                status, answer = await _read_response(reader)
+                if status != 200:
+                    raise RuntimeError(f"POST failed: {status} {answer[:200]!r}")
+        finally:
+            writer.close()
 
-    async def client(http: aiohttp.ClientSession) -> None:
-        while not queue.empty():
-            body = queue.get_nowait()
-            post = http.post(statements_url, data=body, headers=headers, auth=basic)
-            async with post as response:
-                text = await response.text()
-                if response.status != 200:
-                    raise RuntimeError(f"POST failed: {response.status} {text[:200]}")
+    await asyncio.gather(*(client() for _ in range(clients)))
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=300)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        await asyncio.gather(*(client(http) for _ in range(clients)))
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """(status, body) of one HTTP/1.1 response that gives its Content-Length."""
+    header = await reader.readuntil(b"\r\n\r\n")
+    lines = header.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return status, await reader.readexactly(int(value))
+    raise RuntimeError(f"an answer without Content-Length: {header[:200]!r}")
 
 
 def latency_table(timings: dict[str, list[float]], what: str = "request") -> list[str]:
