@@ -155,13 +155,15 @@ async def _save_definitions(
     """Merge activity definitions into the stored ones; return what is stored now.
 
     Definitions this process knows to be stored as they are sent need no SQL: most batches
-    repeat the same course and module definitions.
+    repeat the same course and module definitions (an equal one is seen at C speed, before
+    any merging).
     """
     known = ctx.known_definitions
     incoming = {
         k: v
         for k, v in given.items()
-        if k not in known or activities.updated_definitions({k: known[k]}, {k: v}, may_define)
+        if known.get(k) != v
+        and (k not in known or activities.updated_definitions({k: known[k]}, {k: v}, may_define))
     }
     if not incoming:
         return {}
@@ -183,6 +185,12 @@ def _check_batches(
     voided_by_group: set[str] = set()
     stored = format_instant_ms(stored_ms)
     for request in requests:
+        if all(d.plain for d in request.drafts):
+            # Fresh ids of the LRS's, no StatementRef: nothing to compare, void or inherit,
+            # and no later statement of the group can name them.
+            outcomes.append(Stored(request.drafts, [], stored_ms))
+            rows += [_new_statement(d, stored_ms, stored, d.keys) for d in request.drafts]
+            continue
         try:
             new = state.split_new(request.drafts)
             keys, voided = state.accept(new)
@@ -230,18 +238,19 @@ async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Ou
             stored_ms = ctx.clock.start_write()
             drafts = [d for r in requests for d in r.drafts]
             # Only ids clients chose can exist already; the LRS's own are fresh UUIDs.
-            client_ids = sorted({d.id for d in drafts if d.client_id})
+            client_id_set = {d.id for d in drafts if d.client_id}
+            client_ids = sorted(client_id_set)
             existing = await tx.statements.get_statements_by_id(client_ids) if client_ids else {}
             state = _GroupState(existing, await _load_targets(tx, drafts))
             outcomes, rows, voided_by_group = _check_batches(state, requests, stored_ms)
             # A voiding statement may arrive before its target: the target is stored voided.
-            new_client_ids = [r.id for r in rows if state.accepted[r.id].client_id]
+            new_client_ids = [r.id for r in rows if r.id in client_id_set]
             voided_early = (
                 await tx.statements.find_voided_targets(new_client_ids) if new_client_ids else set()
             )
             voided_now = voided_by_group | voided_early
             seq_of = await tx.statements.save_statements(
-                [r if r.id not in voided_now else replace(r, voided=True) for r in rows]
+                [r if r.id not in voided_now else r._replace(voided=True) for r in rows]
             )
             await tx.statements.void_statements(sorted(voided_by_group - {r.id for r in rows}))
             await _pass_keys_to_earlier_referrers(tx, state, new_client_ids)
