@@ -18,7 +18,7 @@ import orjson
 from lrs.errors import BadRequest, Conflict, XapiError
 from lrs.ops._drafts import BatchRequest, Draft
 from lrs.ops.context import LrsContext
-from lrs.store.sql import Transaction
+from lrs.store.sql import ConnectionLost, Transaction
 from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
 from lrs.types import Statement
 from lrs.xapi import activities, index
@@ -229,7 +229,16 @@ async def _save_extras(
 
 
 async def _store_group(ctx: LrsContext, requests: list[BatchRequest]) -> list[Outcome]:
-    """One transaction for every batch of the group that passes its checks."""
+    """One transaction for every batch of the group that passes its checks; once more if
+    the database dropped the connection it had (a writer's connections are not tested
+    before each use: lrs.ops.writer)."""
+    try:
+        return await _store_group_once(ctx, requests)
+    except ConnectionLost:
+        return await _store_group_once(ctx, requests)
+
+
+async def _store_group_once(ctx: LrsContext, requests: list[BatchRequest]) -> list[Outcome]:
     stored_ms: int | None = None
     try:
         # Statements and what they bring (attachments, definitions) are the LRS's own tables.

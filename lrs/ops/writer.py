@@ -125,7 +125,9 @@ class WriterServer:
 
 async def serve_writer(settings: Settings, path: str, stop: asyncio.Event) -> None:
     """Serve batches on the Unix socket `path` until `stop` is set, then finish them."""
-    store = SqlStore(settings.database_url)
+    # No pre-ping: three round trips a group, in the turn that paces every write; a
+    # connection the database dropped costs one retry instead (lrs.ops._group_commit).
+    store = SqlStore(settings.database_url, pre_ping=False)
     server = WriterServer(LrsContext(store=store, settings=settings))
     listening = await asyncio.start_unix_server(server.handle, path)
     try:

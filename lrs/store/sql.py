@@ -11,6 +11,7 @@ from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from lrs.store import dialects, migrate
@@ -41,13 +42,23 @@ class Transaction:
     agents: AgentQueries
 
 
+class ConnectionLost(Exception):
+    """The database dropped the connection a write had (a restart, say): nothing of the write
+    was committed, unless it was lost while committing. The pool has let go of its
+    connections; the write may be tried again."""
+
+
 class SqlStore:
     """The one storage implementation; SQLite and PostgreSQL differ only in `dialects`."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, pre_ping: bool = True) -> None:
+        """`pre_ping=False`: a pooled PostgreSQL connection is not tested before each use
+        (three round trips); one the database dropped fails its write with ConnectionLost,
+        and the caller tries again. For the writer process, whose round trips pace every
+        write."""
         self.url = database_url
         self.engine: AsyncEngine = create_async_engine(
-            database_url, **_engine_options(database_url)
+            database_url, **_engine_options(database_url, pre_ping)
         )
         self.sqlite = dialects.is_sqlite(self.engine)
         # SQLite: plugins' tables in a file of their own (see `write`); in memory, one database.
@@ -109,10 +120,15 @@ class SqlStore:
                 conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
             elif self.sqlite:
                 conn = await conn.execution_options(sqlite_lock=dialects.SQLITE_LOCK_TABLES[scope])
-            async with conn.begin():
-                if scope != "plugins":
-                    await dialects.take_write_turn(conn)
-                yield self._transaction(conn)
+            try:
+                async with conn.begin():
+                    if scope != "plugins":
+                        await dialects.take_write_turn(conn)
+                    yield self._transaction(conn)
+            except DBAPIError as error:
+                if error.connection_invalidated:
+                    raise ConnectionLost(str(error.orig)) from error
+                raise
 
     async def _scope(self, tables: WriteScope) -> WriteScope:
         """What a write locks. SQLite: one file only where plugins' tables have their own (a
@@ -151,7 +167,7 @@ class SqlStore:
         return 0 if newest is None else min(local_ms, int(newest) - 1)
 
 
-def _engine_options(database_url: str) -> dict[str, object]:
+def _engine_options(database_url: str, pre_ping: bool) -> dict[str, object]:
     if make_url(database_url).get_backend_name() == "sqlite":
         return {"pool_size": 8, "max_overflow": 8}
     # A session gone quiet inside a transaction (its LRS host crashed or lost the network) is
@@ -160,7 +176,7 @@ def _engine_options(database_url: str) -> dict[str, object]:
     return {
         "pool_size": 10,
         "max_overflow": 10,
-        "pool_pre_ping": True,
+        "pool_pre_ping": pre_ping,
         "connect_args": {"server_settings": settings},
     }
 

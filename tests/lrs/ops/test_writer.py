@@ -186,6 +186,24 @@ async def test_statements_without_ids_are_found_by_every_filter_through_the_writ
     assert [orjson.loads(b)["id"] for b in page.statements_json] == [ids[0]]
 
 
+async def test_a_connection_the_database_dropped_costs_no_batch(
+    lrs: LrsContext, workers: list[LrsContext]
+) -> None:
+    # The writer does not test a pooled connection before each write (three round trips):
+    # one that PostgreSQL closed meanwhile (a restart, an idle timeout) fails its write, and
+    # the write is made again on a fresh one.
+    if lrs.store.sqlite:
+        pytest.skip("SQLite has no server to drop connections")
+    first = await save_statements(workers[0], [statement()], writer(), "1.0.3")
+    async with lrs.store.read() as tx:
+        await tx.conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    second = await save_statements(workers[1], [statement()], writer(), "1.0.3")
+    assert await stored_ids(lrs) == {*first, *second}
+
+
 async def test_a_worker_whose_writer_stopped_answers_503(
     workers: list[LrsContext], running_writer: asyncio.Event, monkeypatch: pytest.MonkeyPatch
 ) -> None:
