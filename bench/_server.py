@@ -114,23 +114,25 @@ def server_pids(pid: int) -> list[int]:
 
 def server_cpu_seconds(pid: int) -> float:
     """CPU time used so far by the server's processes (those still running)."""
-    total = 0
-    for one in server_pids(pid):
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(seconds for one in server_pids(pid) if (seconds := _cpu_seconds(one)) is not None)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by one process, or None once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_and_name(pid: int) -> tuple[float, str] | None:
+    seconds = _cpu_seconds(pid)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), name
+    return None if seconds is None else (seconds, name)
 
 
 def cpu_by_process(pid: int) -> dict[int, tuple[float, str]]:

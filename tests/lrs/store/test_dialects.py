@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -14,16 +12,6 @@ from lrs.store.tables import StatementIndexRow
 
 index_t = StatementIndexRow.__table__  # type: ignore[attr-defined]
 COLUMNS = ["kind", "value", "seq"]
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    opened = SqlStore(database_url)
-    await opened.create_schema()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_plain_tuples_are_stored_as_given(store: SqlStore) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,17 +20,10 @@ KEYS = [
 ]
 
 
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlStore]:
-    opened = SqlStore(database_url)
-    if opened.index_row_encoder() is None:
-        await opened.close()
+@pytest.fixture(autouse=True)
+def _postgresql_only(store: SqlStore) -> None:
+    if store.index_row_encoder() is None:
         pytest.skip("SQLite inserts its index rows as tuples")
-    await opened.create_schema()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_encoded_rows_are_stored_with_each_statements_seq(store: SqlStore) -> None:
