@@ -69,12 +69,13 @@ def agent_param(agent: dict[str, Any]) -> str:
     return json.dumps(agent)
 
 
+def referring(target_id: str, actor: dict[str, Any], verb: dict[str, Any]) -> dict[str, Any]:
+    """A statement whose object is a StatementRef to `target_id`."""
+    return statement(actor=actor, verb=verb, object={"objectType": "StatementRef", "id": target_id})
+
+
 def voiding(target_id: str, actor: dict[str, Any] = AMINA) -> dict[str, Any]:
-    return statement(
-        actor=actor,
-        verb={"id": VOIDED, "display": {"en-US": "voided"}},
-        object={"objectType": "StatementRef", "id": target_id},
-    )
+    return referring(target_id, actor, {"id": VOIDED, "display": {"en-US": "voided"}})
 
 
 def iso(value: str) -> datetime:
@@ -541,11 +542,7 @@ async def test_statement_refs_are_found_through_their_targets(client: httpx.Asyn
     (target,) = await post(client, statement(context={"registration": registration}))
     (comment,) = await post(
         client,
-        statement(
-            actor=BOB,
-            verb={"id": "http://adlnet.gov/expapi/verbs/commented"},
-            object={"objectType": "StatementRef", "id": target},
-        ),
+        referring(target, BOB, {"id": "http://adlnet.gov/expapi/verbs/commented"}),
     )
     assert set(await query_ids(client, agent=agent_param(AMINA))) == {target, comment}
     assert set(await query_ids(client, verb=COMPLETED)) == {target, comment}
@@ -557,11 +554,7 @@ async def test_statement_refs_are_found_through_their_targets(client: httpx.Asyn
     await asyncio.sleep(0.005)
     (reply,) = await post(
         client,
-        statement(
-            actor=CHEN,
-            verb={"id": "http://adlnet.gov/expapi/verbs/responded"},
-            object={"objectType": "StatementRef", "id": comment},
-        ),
+        referring(comment, CHEN, {"id": "http://adlnet.gov/expapi/verbs/responded"}),
     )
     assert set(await query_ids(client, registration=registration)) == {target, comment, reply}
     assert set(await query_ids(client, agent=agent_param(BOB))) == {comment, reply}
@@ -580,19 +573,11 @@ async def test_a_statement_ref_stored_before_its_target_is_found_through_it(
     registration = str(uuid.uuid4())
     (confirmation,) = await post(
         client,
-        statement(
-            actor=BOB,
-            verb={"id": "http://adlnet.gov/expapi/verbs/confirmed"},
-            object={"objectType": "StatementRef", "id": target},
-        ),
+        referring(target, BOB, {"id": "http://adlnet.gov/expapi/verbs/confirmed"}),
     )
     (reply,) = await post(
         client,
-        statement(
-            actor=CHEN,
-            verb={"id": "http://adlnet.gov/expapi/verbs/responded"},
-            object={"objectType": "StatementRef", "id": confirmation},
-        ),
+        referring(confirmation, CHEN, {"id": "http://adlnet.gov/expapi/verbs/responded"}),
     )
     assert await query_ids(client, registration=registration) == []
     await post(client, statement(id=target, context={"registration": registration}))
