@@ -53,6 +53,9 @@ POLL_SECONDS = 5.0  # catch up even without a wake-up (another process may have 
 # A follower (no listener wakes it) looks this often whether a whole chunk is waiting.
 FOLLOW_POLL_SECONDS = 0.1
 GAP_RETRY_SECONDS = 0.05
+# With no catalogue loaded there is nothing to fold: a follower looks for one this often
+# (loading one recomputes progress from the first statement, so nothing is missed).
+NO_CATALOGUE_POLL_SECONDS = 1.0
 RETRY_SECONDS = 1.0  # after a chunk failed
 # Reading a chunk (~40 ms for 5,000) gives way to the process's HTTP requests this often.
 YIELD_EVERY_ENTRIES = 100
@@ -252,6 +255,8 @@ class Aggregator:
         # the feed.
         self._offered: dict[int, Reading] = {}
         self._offered_catalog = ""
+        # Whether the last chunk found no catalogue loaded (a follower then polls slowly).
+        self._no_catalogue = False
 
     # --- the background loop ---------------------------------------------------------------
 
@@ -316,7 +321,9 @@ class Aggregator:
         while True:
             try:
                 applied = await self.catch_up(until_idle=False)
-                if applied < CHUNK:
+                if self._no_catalogue:
+                    await asyncio.sleep(NO_CATALOGUE_POLL_SECONDS)
+                elif applied < CHUNK:
                     await self._gather()
             except asyncio.CancelledError:
                 raise
@@ -387,6 +394,7 @@ class Aggregator:
     async def _apply_chunk(self) -> tuple[int, bool]:
         """(statements applied, whether a hole in the feed is being waited for)."""
         after, catalog = await self._checkpoint()
+        self._no_catalogue = catalog is None
         if catalog is None:
             self._offered.clear()
             return 0, False  # no catalogue yet: loading one recomputes from the first statement

@@ -372,6 +372,46 @@ async def test_a_separate_follower_keeps_progress_when_servers_do_not(
                     await follower
 
 
+async def test_a_follower_without_a_catalogue_looks_for_one_about_once_a_second(
+    settings: Settings, courses_settings: CoursesSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The background process of every `lrs serve` follows the feed, catalogue or not: with
+    # none loaded there is nothing to fold, and polling ten times a second cost ingestion.
+    from dataclasses import replace
+
+    quiet = replace(courses_settings, aggregate_in_server=False)
+    plugin = CoursesPlugin(quiet)
+    application = create_app(settings, plugins=[plugin])
+    async with application.router.lifespan_context(application):
+        cc = plugin.context
+        store = cc.lrs.store
+        reads = 0
+        read = store.read
+
+        def counted() -> Any:
+            nonlocal reads
+            reads += 1
+            return read()
+
+        monkeypatch.setattr(store, "read", counted)
+        follower = asyncio.create_task(Aggregator(cc.lrs, quiet).follow())
+        try:
+            await asyncio.sleep(1.5)
+            assert 1 <= reads <= 3
+            # A catalogue loaded later is found, and the statements before it are folded.
+            moodle = await _moodle(application)
+            async with asgi_client(application) as http:
+                response = await http.post("/xapi/statements", json=_all_modules(), **moodle)
+                assert response.status_code == 200
+                await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
+                await _as_auditor(http, plugin)
+                assert await _status_once(http, lambda status: status == "passed") == "passed"
+        finally:
+            follower.cancel()
+            with suppress(asyncio.CancelledError):
+                await follower
+
+
 async def test_a_follower_goes_on_after_a_chunk_fails(
     xapi: httpx.AsyncClient,
     admin: httpx.AsyncClient,
