@@ -44,7 +44,13 @@ from _server import (
 from _statements import moodle_statement
 
 from lrs.store.dialects import SQLITE_WAL_AUTOCHECKPOINT_PAGES
-from lrs.store.pg_copy import INDEX_COLUMNS, index_row_heads, index_rows_payload
+from lrs.store.pg_copy import (
+    INDEX_COLUMNS,
+    STATEMENT_COLUMNS,
+    index_row_heads,
+    index_rows_payload,
+    statement_rows_payload,
+)
 from lrs.store.sql import SqlStore
 from lrs.xapi.index import index_keys
 from lrs.xapi.prepare import Authority, authority_agent, prepare_statement
@@ -149,30 +155,33 @@ async def raw_postgres_same_rows(
     lrs_url: str, url: str, batches: list[list[LrsRow]], writers: int
 ) -> float:
     await create_lrs_schema(lrs_url)
-    # Index rows encoded before the clock starts, as the LRS's workers encode them before
-    # the write (lrs.store.pg_copy); each insert adds the seqs and COPYs them.
-    encoded = [[(i, b, index_row_heads(keys)) for i, b, keys in batch] for batch in batches]
-
-    async def insert(conn: Any, batch: list[tuple[str, str, list[bytes]]]) -> None:
-        inserted = await conn.fetch(
-            "INSERT INTO statement (id, stored_ms, voided, body) "
-            "SELECT i, $2, false, b FROM unnest($1::text[], $3::text[]) AS t(i, b) "
-            "RETURNING seq, id",
-            [i for i, _, _ in batch],
-            time.time_ns() // 1_000_000,
-            [b for _, b, _ in batch],
+    # Both tables' rows encoded for binary COPY before the clock starts, each statement's seq
+    # given, as the LRS's writer COPYs them (lrs.store.pg_copy) with the seqs it takes.
+    stored_ms = time.time_ns() // 1_000_000
+    payloads: list[tuple[bytes, bytes]] = []
+    seq = 0
+    for batch in batches:
+        seqs = range(seq + 1, seq + len(batch) + 1)
+        seq += len(batch)
+        statement_rows = statement_rows_payload(
+            (i, b.encode(), n, stored_ms, False) for n, (i, b, _) in zip(seqs, batch, strict=True)
         )
-        seq_of = {row["id"]: row["seq"] for row in inserted}
-        payload = index_rows_payload((seq_of[i], heads) for i, _, heads in batch)
+        index_rows = index_rows_payload(
+            (n, index_row_heads(keys)) for n, (_, _, keys) in zip(seqs, batch, strict=True)
+        )
+        payloads.append((statement_rows, index_rows))
 
+    async def copy(conn: Any, table: str, columns: tuple[str, ...], payload: bytes) -> None:
         async def source() -> AsyncIterator[bytes]:
             yield payload
 
-        await conn.copy_to_table(
-            "statement_index", source=source(), columns=list(INDEX_COLUMNS), format="binary"
-        )
+        await conn.copy_to_table(table, source=source(), columns=list(columns), format="binary")
 
-    return await _postgres_writers(url, encoded, writers, insert)
+    async def insert(conn: Any, batch: tuple[bytes, bytes]) -> None:
+        await copy(conn, "statement", STATEMENT_COLUMNS, batch[0])
+        await copy(conn, "statement_index", INDEX_COLUMNS, batch[1])
+
+    return await _postgres_writers(url, payloads, writers, insert)
 
 
 async def _postgres_writers(

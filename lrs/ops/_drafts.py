@@ -94,9 +94,9 @@ class Draft:
             self._prepared = orjson.loads(self.body_head + b"}")
         return self._prepared
 
-    def body(self, stored: str) -> str:
+    def body(self, stored: str) -> bytes:
         """The JSON stored and served: the prepared statement plus `stored` (and timestamp)."""
-        return (self.body_head + _stored_tail(self.timestamped, stored)).decode()
+        return self.body_head + _stored_tail(self.timestamped, stored)
 
     def as_stored(self, stored: str) -> Statement:
         """The statement as `body` stores it."""

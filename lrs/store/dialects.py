@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, event, text
+from sqlalchemy import Column, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -253,6 +253,19 @@ async def insert_tuples(
     await conn.exec_driver_sql(
         f"{_unnest_insert(conn, table, columns)}{conflict}", _as_columns(rows)
     )
+
+
+async def take_serial_values(conn: AsyncConnection, column: Column[Any], count: int) -> range:
+    """PostgreSQL: the next `count` values of a serial column's sequence, in one step.
+
+    Only for a transaction holding the write turn, and only for a column every insert of
+    which holds it too (statements' `seq`): the range is contiguous because no other session
+    draws from the sequence between its nextval and setval.
+    """
+    driver = await _driver(conn)
+    sequence = f"pg_get_serial_sequence('{column.table.name}', '{column.name}')"
+    last = await driver.fetchval(f"SELECT setval({sequence}, nextval({sequence}) + $1 - 1)", count)
+    return range(last - count + 1, last + 1)
 
 
 async def copy_binary(

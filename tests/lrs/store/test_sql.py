@@ -56,7 +56,7 @@ async def other_process(lrs: LrsContext) -> AsyncIterator[SqlStore]:
 
 def _stored_by_hand(stored_ms: int) -> NewStatement:
     body = statement(id=str(uuid.uuid4()))
-    return NewStatement(body["id"], stored_ms, False, orjson.dumps(body).decode(), frozenset())
+    return NewStatement(body["id"], stored_ms, False, orjson.dumps(body), frozenset())
 
 
 async def test_a_statement_committed_late_is_not_passed_by_the_feed(
