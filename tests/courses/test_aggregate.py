@@ -6,7 +6,8 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -343,19 +344,38 @@ async def test_a_void_ahead_of_its_target_wins_through_the_listener(
         assert await _status_once(http, lambda status: status is not None) == "in_progress"
 
 
-async def test_a_separate_follower_keeps_progress_when_servers_do_not(
+@asynccontextmanager
+async def _app_that_does_not_aggregate(
     settings: Settings, courses_settings: CoursesSettings
-) -> None:
-    from dataclasses import replace
-
+) -> AsyncIterator[tuple[Starlette, CoursesPlugin, CoursesSettings]]:
+    """A running app whose processes leave progress to a separate follower."""
     quiet = replace(courses_settings, aggregate_in_server=False)
     plugin = CoursesPlugin(quiet)
     application = create_app(settings, plugins=[plugin])
     async with application.router.lifespan_context(application):
+        yield application, plugin, quiet
+
+
+@asynccontextmanager
+async def _following(follower: Aggregator) -> AsyncIterator[None]:
+    """The follower polling the feed (as `lrs progress follow` does) until the block ends."""
+    task = asyncio.create_task(follower.follow())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_separate_follower_keeps_progress_when_servers_do_not(
+    settings: Settings, courses_settings: CoursesSettings
+) -> None:
+    async with _app_that_does_not_aggregate(settings, courses_settings) as (app, plugin, quiet):
         cc = plugin.context
         await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
-        moodle = await _moodle(application)
-        async with asgi_client(application) as http:
+        moodle = await _moodle(app)
+        async with asgi_client(app) as http:
             response = await http.post("/xapi/statements", json=_all_modules(), **moodle)
             assert response.status_code == 200
             await _as_auditor(http, plugin)
@@ -363,13 +383,8 @@ async def test_a_separate_follower_keeps_progress_when_servers_do_not(
             assert await _status(http) is None  # no server process aggregates
             # ... nor keeps what it stored for an aggregator that never runs here.
             assert plugin.aggregator is not None and not plugin.aggregator._offered
-            follower = asyncio.create_task(Aggregator(cc.lrs, quiet).follow())
-            try:
+            async with _following(Aggregator(cc.lrs, quiet)):
                 assert await _status_once(http, lambda status: status == "passed") == "passed"
-            finally:
-                follower.cancel()
-                with suppress(asyncio.CancelledError):
-                    await follower
 
 
 async def test_a_follower_without_a_catalogue_looks_for_one_about_once_a_second(
@@ -377,12 +392,7 @@ async def test_a_follower_without_a_catalogue_looks_for_one_about_once_a_second(
 ) -> None:
     # The background process of every `lrs serve` follows the feed, catalogue or not: with
     # none loaded there is nothing to fold, and polling ten times a second cost ingestion.
-    from dataclasses import replace
-
-    quiet = replace(courses_settings, aggregate_in_server=False)
-    plugin = CoursesPlugin(quiet)
-    application = create_app(settings, plugins=[plugin])
-    async with application.router.lifespan_context(application):
+    async with _app_that_does_not_aggregate(settings, courses_settings) as (app, plugin, quiet):
         cc = plugin.context
         store = cc.lrs.store
         reads = 0
@@ -394,22 +404,17 @@ async def test_a_follower_without_a_catalogue_looks_for_one_about_once_a_second(
             return read()
 
         monkeypatch.setattr(store, "read", counted)
-        follower = asyncio.create_task(Aggregator(cc.lrs, quiet).follow())
-        try:
+        async with _following(Aggregator(cc.lrs, quiet)):
             await asyncio.sleep(1.5)
             assert 1 <= reads <= 3
             # A catalogue loaded later is found, and the statements before it are folded.
-            moodle = await _moodle(application)
-            async with asgi_client(application) as http:
+            moodle = await _moodle(app)
+            async with asgi_client(app) as http:
                 response = await http.post("/xapi/statements", json=_all_modules(), **moodle)
                 assert response.status_code == 200
                 await ops.load_catalog(cc, DEFAULT_CATALOG_DIR)
                 await _as_auditor(http, plugin)
                 assert await _status_once(http, lambda status: status == "passed") == "passed"
-        finally:
-            follower.cancel()
-            with suppress(asyncio.CancelledError):
-                await follower
 
 
 async def test_a_follower_goes_on_after_a_chunk_fails(
@@ -431,14 +436,9 @@ async def test_a_follower_goes_on_after_a_chunk_fails(
 
     monkeypatch.setattr(follower, "_apply_chunk", failing_once)
     monkeypatch.setattr(aggregate, "RETRY_SECONDS", 0.01)
-    task = asyncio.create_task(follower.follow())
-    try:
+    async with _following(follower):
         assert await _status_once(admin, lambda status: status == "passed") == "passed"
         assert not failures
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_roles_are_checked_on_link_and_unlink(api_as: ClientFor) -> None:
