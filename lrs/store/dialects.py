@@ -177,32 +177,6 @@ def upsert(engine: AsyncEngine, table: Table, key: list[str], update: list[str])
     )
 
 
-async def insert_returning(
-    conn: AsyncConnection,
-    table: Table,
-    columns: list[str],
-    rows: list[tuple[Any, ...]],
-    returning: list[str],
-) -> list[tuple[Any, ...]]:
-    """Insert plain tuples and return `returning` of each inserted row (in no set order).
-
-    PostgreSQL: one INSERT ... SELECT FROM unnest of a column array each, a statement the
-    driver prepares once, where a multi-row VALUES is a new statement for every row count.
-    SQLite: SQLAlchemy's multi-row VALUES ... RETURNING.
-    """
-    if not rows:
-        return []
-    if is_sqlite(conn.engine):
-        result = await conn.execute(
-            table.insert().returning(*(table.c[name] for name in returning)),
-            [dict(zip(columns, row, strict=True)) for row in rows],
-        )
-        return [tuple(row) for row in result]
-    sql = f"{_unnest_insert(conn, table, columns)} RETURNING {', '.join(returning)}"
-    result = await conn.exec_driver_sql(sql, _as_columns(rows))
-    return [tuple(row) for row in result]
-
-
 def _unnest_insert(conn: AsyncConnection, table: Table, columns: list[str]) -> str:
     """PostgreSQL: INSERT of one row per position of the column arrays $1, $2, ..."""
     types = [table.c[name].type.compile(dialect=conn.dialect) for name in columns]

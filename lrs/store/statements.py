@@ -161,12 +161,15 @@ class StatementQueries:
         return await self._save_postgres(statements)
 
     async def _save_sqlite(self, statements: list[NewStatement]) -> dict[str, int]:
-        rows = [(s.id, s.stored_ms, s.voided, s.body.decode()) for s in statements]
-        # RETURNING the id with the seq lets the driver send one multi-row INSERT; asking it
+        rows = [
+            {"id": s.id, "stored_ms": s.stored_ms, "voided": s.voided, "body": s.body.decode()}
+            for s in statements
+        ]
+        # RETURNING the id with the seq lets SQLAlchemy send one multi-row INSERT; asking it
         # to keep parameter order would make SQLite insert row by row.
         try:
-            inserted = await dialects.insert_returning(
-                self.conn, statement_t, ["id", "stored_ms", "voided", "body"], rows, ["seq", "id"]
+            inserted = await self.conn.execute(
+                statement_t.insert().returning(statement_t.c.seq, statement_t.c.id), rows
             )
         except IntegrityError as error:
             raise StatementIdTaken(str(error.orig)) from error

@@ -15,11 +15,13 @@ from lrs.store.pg_copy import (
     statement_rows_payload,
 )
 from lrs.store.sql import SqlStore
-from lrs.store.statements import NewStatement, StatementIdTaken, StoredStatement
-from lrs.store.tables import StatementIndexRow, StatementRow
-
-index_t = StatementIndexRow.__table__  # type: ignore[attr-defined]
-statement_t = StatementRow.__table__  # type: ignore[attr-defined]
+from lrs.store.statements import (
+    NewStatement,
+    StatementIdTaken,
+    StoredStatement,
+    index_t,
+    statement_t,
+)
 
 KEYS = [
     ("activity", "https://acbc.iom.int/courses/gestion-des-frontières"),
